@@ -1,0 +1,88 @@
+"""Command line: `python -m helpers <command>`; each command lives in the module that does the work."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from helpers import config
+
+
+def _years(values: list[str]) -> list[int]:
+    years: list[int] = []
+    for value in values:
+        for part in str(value).replace(",", " ").split():
+            years.append(config.to_gregorian(part))
+    return sorted(dict.fromkeys(years))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m helpers", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the notebooks for one or more years and render the HTML reports")
+    run.add_argument("--year", nargs="+", required=True, help="Gregorian or ROC years, e.g. 2025 or 114 113")
+    run.add_argument("--raw-dir", type=Path, default=config.RAW / config.DEFAULT_DATASET,
+                     help="folder holding <year>/ raw inputs (default: the bundled sample)")
+    run.add_argument("--processed-dir", type=Path, default=config.PROCESSED / config.DEFAULT_DATASET,
+                     help="folder for processed tables (default: data/processed/sample)")
+    run.add_argument("--out", type=Path, default=config.REPORTS, help="folder for reports (default: reports/)")
+    run.add_argument("--base-year", default=None, help="year to compare with (default: the year before)")
+    run.add_argument("--main-mode-rule", default="longest", choices=["longest", "public_first"],
+                     help="how the main mode of a multi-leg trip is chosen")
+    run.add_argument("--min-cell", type=int, default=3, help="suppress breakdown cells below this count")
+    run.add_argument("--jobs", type=int, default=2, help="notebooks executed at once where independent")
+
+    fac = sub.add_parser("factors", help="derive the emission factors of a year from their inputs (CSV)")
+    fac.add_argument("--year", required=True, help="factor-set year, Gregorian or ROC")
+
+    summ = sub.add_parser("summary", help="print a year's summary.json")
+    summ.add_argument("--year", required=True)
+    summ.add_argument("--out", type=Path, default=config.REPORTS)
+    summ.add_argument("--raw-dir", type=Path, default=config.RAW / config.DEFAULT_DATASET)
+    summ.add_argument("--processed-dir", type=Path, default=config.PROCESSED / config.DEFAULT_DATASET)
+
+    sam = sub.add_parser("sample", help="(re)write the synthetic sample under data/raw/sample")
+    sam.add_argument("--out", type=Path, default=config.RAW / config.DEFAULT_DATASET)
+
+    pur = sub.add_parser("purge", help="delete a year's personal data past its retention date, with a record")
+    pur.add_argument("--dataset", required=True)
+    pur.add_argument("--year", required=True)
+    pur.add_argument("--dry-run", action="store_true")
+    pur.add_argument("--data-dir", type=Path, default=config.DATA)
+    pur.add_argument("--today", default=None, help=argparse.SUPPRESS)
+
+    bench = sub.add_parser("bench", help="scale benchmark (make bench)")
+    bench.add_argument("--sizes", default="1000,10000,100000,1000000")
+    bench.add_argument("--out", type=Path, default=config.REPORTS / "bench")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from helpers import report
+            return report.run_cli(args, _years(args.year))
+        if args.command == "factors":
+            from helpers import factors
+            factors.write_csv(config.to_gregorian(args.year), sys.stdout)
+            return 0
+        if args.command == "summary":
+            from helpers import report
+            return report.summary_cli(args, config.to_gregorian(args.year))
+        if args.command == "sample":
+            from helpers import sample
+            sample.write_sample(args.out)
+            return 0
+        if args.command == "purge":
+            from helpers import privacy
+            return privacy.purge_cli(args)
+        if args.command == "bench":
+            from helpers import bench
+            return bench.main(args)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 1
