@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="how the main mode of a multi-leg trip is chosen")
     run.add_argument("--min-cell", type=int, default=3, help="suppress breakdown cells below this count")
     run.add_argument("--jobs", type=int, default=2, help="notebooks executed at once where independent")
+    run.add_argument("--notebooks-dir", type=Path, default=config.NOTEBOOKS,
+                     help="folder of the NN_*.ipynb notebooks to run (default: notebooks/)")
 
     fac = sub.add_parser("factors", help="derive the emission factors of a year from their inputs (CSV)")
     fac.add_argument("--year", required=True, help="factor-set year, Gregorian or ROC")

@@ -1,0 +1,90 @@
+"""Commuting emissions: per leg, per respondent (daily and annual), totals, intensity and distance bins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+ROUND_TRIP = 2  # each reported leg is travelled there and back on a commuting day
+DISTANCE_BINS_KM = (0, 5, 10, 15, 20, 30, np.inf)
+DISTANCE_BIN_LABELS = ("<5", "5-10", "10-15", "15-20", "20-30", ">=30")
+
+
+def attach_factors(legs: pd.DataFrame, factors: dict[str, float]) -> pd.DataFrame:
+    """Legs with factor_kgco2e_per_pkm and one-way emission_kgco2e; unknown modes raise naming the mode."""
+    out = legs.copy()
+    out["factor_kgco2e_per_pkm"] = out["mode_id"].map(factors).astype("float64")
+    missing = out.loc[out["factor_kgco2e_per_pkm"].isna(), "mode_id"].unique()
+    if len(missing):
+        raise ValueError(f"no emission factor for mode(s) {sorted(map(str, missing))} in the factor set")
+    out["emission_kgco2e"] = out["distance_km"] * out["factor_kgco2e_per_pkm"]
+    return out
+
+
+def pattern_shares(patterns: pd.DataFrame) -> pd.DataFrame:
+    """Patterns with share = days_per_week / the respondent's total commuting days per week."""
+    out = patterns.copy()
+    out["share"] = out["days_per_week"] / out.groupby("respondent_id")["days_per_week"].transform("sum")
+    return out
+
+
+def per_respondent(respondents: pd.DataFrame, patterns: pd.DataFrame, legs: pd.DataFrame,
+                   factors: dict[str, float]) -> pd.DataFrame:
+    """One row per respondent in the inventory: one-way km, daily km and kgCO2e, annual kgCO2e, intensity.
+
+    daily = sum over patterns of share x sum over legs of 2 x distance_km x factor;
+    annual = daily x attendance_days; intensity = daily kgCO2e / daily km (kgCO2e per pkm).
+    """
+    people = respondents.loc[respondents["in_inventory"], ["respondent_id", "attendance_days"]]
+    legs_f = attach_factors(legs, factors)
+    shares = pattern_shares(patterns)[["respondent_id", "pattern_no", "share"]]
+    per_pattern = legs_f.groupby(["respondent_id", "pattern_no"], as_index=False).agg(
+        one_way_km=("distance_km", "sum"), one_way_kgco2e=("emission_kgco2e", "sum"))
+    per_pattern = per_pattern.merge(shares, on=["respondent_id", "pattern_no"], how="left", validate="1:1")
+    per_pattern["w_km"] = per_pattern["share"] * per_pattern["one_way_km"]
+    per_pattern["w_kg"] = per_pattern["share"] * per_pattern["one_way_kgco2e"]
+    agg = per_pattern.groupby("respondent_id", as_index=False).agg(one_way_km=("w_km", "sum"), one_way_kg=("w_kg", "sum"))
+    out = people.merge(agg, on="respondent_id", how="left", validate="1:1")
+    if out["one_way_km"].isna().any():
+        lacking = out.loc[out["one_way_km"].isna(), "respondent_id"].tolist()
+        raise ValueError(f"respondents in the inventory without legs: {lacking[:5]} ({len(lacking)} in all)")
+    out["daily_km"] = ROUND_TRIP * out["one_way_km"]
+    out["daily_kgco2e"] = ROUND_TRIP * out.pop("one_way_kg")
+    out["annual_kgco2e"] = out["daily_kgco2e"] * out["attendance_days"]
+    out["intensity_kgco2e_per_pkm"] = out["daily_kgco2e"] / out["daily_km"]
+    return out
+
+
+def totals(per_person: pd.DataFrame) -> dict[str, float]:
+    """Inventory totals: daily and annual kgCO2e, mean intensity (study's) and ratio of totals, kgCO2e/pkm."""
+    return {
+        "respondents": int(len(per_person)),
+        "daily_total_kgco2e": float(per_person["daily_kgco2e"].sum()),
+        "annual_total_kgco2e": float(per_person["annual_kgco2e"].sum()),
+        "mean_intensity_kgco2e_per_pkm": float(per_person["intensity_kgco2e_per_pkm"].mean()),
+        "ratio_intensity_kgco2e_per_pkm": float(per_person["daily_kgco2e"].sum() / per_person["daily_km"].sum()),
+        "daily_total_km": float(per_person["daily_km"].sum()),
+    }
+
+
+def distance_bin(one_way_km: pd.Series) -> pd.Series:
+    """The study's one-way distance bin of each value: <5, 5-10, 10-15, 15-20, 20-30, >=30 km."""
+    return pd.cut(one_way_km, bins=list(DISTANCE_BINS_KM), labels=list(DISTANCE_BIN_LABELS), right=False)
+
+
+def distance_distribution(per_person: pd.DataFrame) -> pd.Series:
+    """Persons per one-way distance bin, in bin order (all bins present)."""
+    return distance_bin(per_person["one_way_km"]).value_counts().reindex(list(DISTANCE_BIN_LABELS), fill_value=0)
+
+
+def by_mode(legs: pd.DataFrame, patterns: pd.DataFrame, per_person: pd.DataFrame,
+            factors: dict[str, float]) -> pd.DataFrame:
+    """Annual kgCO2e per mode: each leg's round trips weighted by pattern share and attendance days."""
+    legs_f = attach_factors(legs, factors)
+    shares = pattern_shares(patterns)[["respondent_id", "pattern_no", "share"]]
+    frame = legs_f.merge(shares, on=["respondent_id", "pattern_no"]).merge(
+        per_person[["respondent_id", "attendance_days"]], on="respondent_id")
+    frame["daily_kgco2e"] = ROUND_TRIP * frame["emission_kgco2e"] * frame["share"]
+    frame["annual_kgco2e"] = frame["daily_kgco2e"] * frame["attendance_days"]
+    frame["annual_pkm"] = ROUND_TRIP * frame["distance_km"] * frame["share"] * frame["attendance_days"]
+    return frame.groupby("mode_id", as_index=False)[["daily_kgco2e", "annual_kgco2e", "annual_pkm"]].sum()

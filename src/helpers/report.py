@@ -1,0 +1,410 @@
+"""Report runner: execute the numbered notebooks with papermill and publish them as HTML, one year at a time.
+
+A year is run into a hidden staging folder `<out>/.<year>.tmp-XXXX` and swapped into `<out>/<year>` only when
+every notebook (and the summary/manifest writers) succeeded, so a failed run never leaves a half-written report.
+A failing executed notebook is kept in `<out>/<year>.failed/` for debugging.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import importlib.util
+import json
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import nbformat
+
+from helpers import config
+
+KERNEL_NAME = "python3"
+KERNEL_ARGUMENTS = ["--log-level=ERROR"]  # the kernel's own start-up warnings are not the report's business
+NOTEBOOK_PATTERN = re.compile(r"^(\d+)_.+\.ipynb$")
+YEAR_DIR_PATTERN = re.compile(r"^\d{4}$")
+PARAMETER_TAGS = {"parameters", "injected-parameters"}
+READ_FIRST_LABEL = "請先閱讀 Read first"
+# written into the staging folder after the notebooks succeeded, when the module and function exist
+SIDECARS = (("helpers.summary", "write_summary"), ("helpers.manifest", "write_manifest"))
+SUMMARY_MODULE = "helpers.summary"  # its build_summary(year, raw_dir=, processed_dir=) backs `helpers summary`
+FONT_STACK = ('"Noto Sans CJK TC", "Noto Sans TC", "Source Han Sans TW", "PingFang TC", '
+              '"Microsoft JhengHei", sans-serif')
+
+HOUSE_CSS = f"""
+:root {{
+  --jp-content-font-family: {FONT_STACK};
+  --jp-ui-font-family: {FONT_STACK};
+  --house-accent: #1f6f8b;
+}}
+body {{ font-family: {FONT_STACK}; line-height: 1.6; color: #222; background: #fff; }}
+main {{ max-width: 1100px; margin: 0 auto; padding: 1.5rem 1.25rem 3rem; }}
+h1, h2, h3 {{ color: #123; }}
+a {{ color: var(--house-accent); }}
+table {{ border-collapse: collapse; }}
+"""
+
+INDEX_CSS = HOUSE_CSS + """
+.subtitle { color: #666; font-size: 0.95em; margin-top: -0.6em; }
+ul.reports { list-style: none; padding: 0; }
+ul.reports li { border: 1px solid #dde3e8; border-radius: 6px; padding: 0.7rem 1rem; margin: 0.6rem 0; }
+ul.reports li.first { border-color: var(--house-accent); background: #f2f8fa; }
+.badge { display: inline-block; background: var(--house-accent); color: #fff; border-radius: 4px;
+         padding: 0 0.5em; font-size: 0.85em; margin-right: 0.5em; }
+.file { color: #777; font-size: 0.85em; margin-left: 0.5em; }
+table.params td, table.params th { border: 1px solid #dde3e8; padding: 0.25rem 0.6rem; text-align: left; }
+"""
+
+
+class RunError(RuntimeError):
+    """A year's run failed; the message names the notebook, the cell and the error, for the person running it."""
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """A numbered source notebook (notebooks/NN_name.ipynb)."""
+
+    number: int
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def is_summary(self) -> bool:
+        return "summary" in self.name.lower()
+
+
+def discover(notebooks_dir: Path | str | None = None) -> list[Notebook]:
+    """The NN_*.ipynb notebooks of a folder, sorted by number then name."""
+    folder = Path(notebooks_dir or config.NOTEBOOKS)
+    found = [Notebook(int(match.group(1)), path) for path in folder.glob("*.ipynb")
+             if (match := NOTEBOOK_PATTERN.match(path.name))]
+    return sorted(found, key=lambda nb: (nb.number, nb.path.name))
+
+
+def notebook_title(nb: nbformat.NotebookNode, default: str = "") -> str:
+    """Text of the first markdown heading of a notebook (without the #s), or `default`."""
+    for cell in nb.cells:
+        if cell.cell_type != "markdown":
+            continue
+        for line in cell.source.splitlines():
+            if line.lstrip().startswith("#"):
+                return line.strip().lstrip("#").strip() or default
+    return default
+
+
+# --------------------------------------------------------------------------------------------------- execute
+
+def execute_notebook(path: Path | str, out_path: Path | str, parameters: dict, cwd: Path | str | None = None) -> None:
+    """Execute one notebook with papermill (kernel python3) into out_path; raises papermill's errors."""
+    import papermill
+
+    path = Path(path)
+    kernel_cwd = str(Path(cwd or path.parent).resolve())
+    papermill.execute_notebook(
+        str(path), str(out_path), parameters=parameters, kernel_name=KERNEL_NAME,
+        progress_bar=False, log_output=False,
+        # the kernel's working directory, given to nbclient directly: papermill's own `cwd=` does a
+        # process-wide os.chdir, which is not safe when several notebooks run at once in threads
+        resources={"metadata": {"path": kernel_cwd}},
+        extra_arguments=KERNEL_ARGUMENTS,
+    )
+
+
+def notebook_parameters(path: Path | str, available: dict) -> dict:
+    """The subset of `available` that the notebook declares in its `parameters` cell."""
+    import papermill
+
+    declared = papermill.inspect_notebook(str(path))
+    return {name: value for name, value in available.items() if name in declared}
+
+
+# ---------------------------------------------------------------------------------------------------- render
+
+@lru_cache(maxsize=1)
+def _exporter():
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    exporter.language_code = "zh"  # nbconvert accepts ISO 639-1 only; made zh-Hant below
+    return exporter
+
+
+_render_lock = threading.Lock()
+
+
+def render_html(executed_path: Path | str, html_path: Path | str) -> Path:
+    """Render an executed notebook to HTML: code and parameter cells hidden, stderr dropped; returns html_path."""
+    executed_path, html_path = Path(executed_path), Path(html_path)
+    nb = nbformat.read(executed_path, as_version=4)
+    # parameter cells show nothing with code hidden, and papermill gives its injected one a random id
+    nb.cells = [cell for cell in nb.cells if not PARAMETER_TAGS & set(cell.get("metadata", {}).get("tags", []))]
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [out for out in cell.outputs
+                            if not (out.output_type == "stream" and out.get("name") == "stderr")]
+    nb.metadata["title"] = notebook_title(nb, default=executed_path.stem)
+    with _render_lock:  # one exporter per process; its Jinja state is not meant for concurrent use
+        body, _ = _exporter().from_notebook_node(nb)
+    body = body.replace('<html lang="zh">', '<html lang="zh-Hant">', 1)
+    body = body.replace("</head>", f'<style type="text/css">{HOUSE_CSS}</style>\n</head>', 1)
+    html_path.write_text(body, encoding="utf-8")
+    return html_path
+
+
+# ------------------------------------------------------------------------------------------------------- run
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _run_one(year: int, nb: Notebook, stage: Path, available: dict) -> None:
+    """Execute and render one notebook into the staging folder; progress on stderr."""
+    started = time.perf_counter()
+    _progress(f"[{year}] start {nb.path.name}")
+    executed = stage / "executed" / nb.path.name
+    try:
+        execute_notebook(nb.path, executed, notebook_parameters(nb.path, available), cwd=nb.path.parent)
+        render_html(executed, stage / f"{nb.name}.html")
+    except BaseException:
+        _progress(f"[{year}] FAILED {nb.path.name} after {time.perf_counter() - started:.1f} s")
+        raise
+    _progress(f"[{year}] done  {nb.path.name} in {time.perf_counter() - started:.1f} s")
+
+
+def _describe_failure(nb: Notebook, exc: BaseException, executed: Path) -> str:
+    """Which notebook, which cell (index in the source notebook, first source line) and what error."""
+    from papermill.exceptions import PapermillExecutionError
+
+    if not isinstance(exc, PapermillExecutionError):
+        return f"notebook {nb.path.name} failed: {type(exc).__name__}: {exc}"
+    index = exc.cell_index
+    try:  # papermill's index counts its injected-parameters cell: give the index in the source notebook
+        cells = nbformat.read(executed, as_version=4).cells
+        injected = sum(1 for cell in cells[1:index + 1]
+                       if "injected-parameters" in cell.get("metadata", {}).get("tags", []))
+        index -= injected
+    except (OSError, ValueError):
+        pass
+    first_line = next((line.strip() for line in str(exc.source).splitlines() if line.strip()), "")
+    return (f"notebook {nb.path.name} failed in cell index {index} (0-based; In [{exc.exec_count}]) "
+            f"`{first_line}`:\n  {exc.ename}: {exc.evalue}")
+
+
+def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: Path | str,
+             base_year: int | None = None, main_mode_rule: str = "longest", min_cell: int = 3,
+             jobs: int = 2, notebooks_dir: Path | str | None = None) -> Path:
+    """Run all notebooks of one (Gregorian) year into <out>/<year>; returns that folder or raises RunError."""
+    out = Path(out).resolve()
+    notebooks = discover(notebooks_dir)
+    if not notebooks:
+        raise RunError(f"no NN_*.ipynb notebooks found in {Path(notebooks_dir or config.NOTEBOOKS).resolve()}")
+    out.mkdir(parents=True, exist_ok=True)
+    final, failed_dir = out / str(year), out / f"{year}.failed"
+    stage = Path(tempfile.mkdtemp(prefix=f".{year}.tmp-", dir=out))
+    stage.chmod(0o755)  # mkdtemp makes it private; the published report is not
+    params = {
+        "year": int(year),
+        "base_year": int(base_year) if base_year is not None else int(year) - 1,
+        "raw_dir": str(Path(raw_dir).resolve()),
+        "processed_dir": str(Path(processed_dir).resolve()),
+        # the staging folder that becomes <out>/<year>: whatever a notebook writes there is swapped in with it
+        "out_dir": str(stage),
+        "main_mode_rule": main_mode_rule,
+        "min_cell": int(min_cell),
+    }
+    try:
+        (stage / "executed").mkdir()
+        first, rest = notebooks[:1], notebooks[1:]  # the lowest-numbered (01, ingest) runs alone first
+        failures = _run_all(year, first, stage, params, jobs=1)
+        if not failures:
+            failures = _run_all(year, rest, stage, params, jobs=jobs)
+        if failures:
+            raise RunError(_keep_failures(year, failures, stage, final, failed_dir))
+        _write_sidecars(year, stage, params)
+        write_year_index(stage, year, notebooks, params)
+        _swap_in(stage, final)
+        shutil.rmtree(failed_dir, ignore_errors=True)  # a stale failure of an earlier run no longer applies
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    write_top_index(out)
+    return final
+
+
+def _run_all(year: int, notebooks: list[Notebook], stage: Path, params: dict, jobs: int) -> list:
+    """Run notebooks (concurrently up to `jobs`); returns [(notebook, exception)] in notebook order."""
+    if jobs <= 1 or len(notebooks) <= 1:
+        for nb in notebooks:
+            try:
+                _run_one(year, nb, stage, params)
+            except Exception as exc:
+                return [(nb, exc)]
+        return []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {nb: pool.submit(_run_one, year, nb, stage, params) for nb in notebooks}
+        for future in as_completed(futures.values()):
+            if future.exception() is not None:
+                for other in futures.values():  # notebooks not started yet are skipped; running ones finish
+                    other.cancel()
+                break
+    failures = [(nb, future.exception()) for nb, future in futures.items()
+                if not future.cancelled() and future.exception() is not None]
+    return failures
+
+
+def _keep_failures(year: int, failures: list, stage: Path, final: Path, failed_dir: Path) -> str:
+    """Move the failing executed notebooks to <out>/<year>.failed/ and build the error message."""
+    shutil.rmtree(failed_dir, ignore_errors=True)
+    failed_dir.mkdir()
+    lines = [f"{year}: the report was not written."]
+    for nb, exc in failures:
+        executed = stage / "executed" / nb.path.name
+        lines.append(_describe_failure(nb, exc, executed))
+        if executed.exists():
+            shutil.move(str(executed), failed_dir / nb.path.name)
+            lines.append(f"  The executed notebook, with the traceback, is kept at {failed_dir / nb.path.name}")
+    if final.exists():
+        lines.append(f"The previous report in {final} is unchanged.")
+    return "\n".join(lines)
+
+
+def _write_sidecars(year: int, stage: Path, params: dict) -> None:
+    """Call each SIDECARS function that exists (summary.json, manifest) with the run's folders and parameters."""
+    for module_name, function_name in SIDECARS:
+        if importlib.util.find_spec(module_name) is None:
+            _progress(f"[{year}] note: {module_name} not available; {function_name} skipped")
+            continue
+        function = getattr(importlib.import_module(module_name), function_name, None)
+        if function is None:
+            _progress(f"[{year}] note: {module_name} has no {function_name}(); skipped")
+            continue
+        try:
+            function(year, raw_dir=Path(params["raw_dir"]), processed_dir=Path(params["processed_dir"]),
+                     out_dir=stage, params=dict(params))
+        except Exception as exc:
+            raise RunError(f"{year}: the report was not written: {module_name}.{function_name}() failed: "
+                           f"{type(exc).__name__}: {exc}") from exc
+
+
+def _swap_in(stage: Path, final: Path) -> None:
+    """Replace `final` by `stage` with two renames (the old report is removed only after the new one is in)."""
+    old = None
+    if final.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{final.name}.old-", dir=final.parent))
+        old.rmdir()
+        final.rename(old)
+    try:
+        stage.rename(final)
+    except OSError:
+        if old is not None:
+            old.rename(final)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------------------------------- index
+
+def _page(title: str, body: str) -> str:
+    return (f'<!DOCTYPE html>\n<html lang="zh-Hant">\n<head>\n<meta charset="utf-8">\n'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1.0">\n'
+            f"<title>{html.escape(title)}</title>\n<style>{INDEX_CSS}</style>\n</head>\n"
+            f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n")
+
+
+def write_year_index(year_dir: Path, year: int, notebooks: list[Notebook], params: dict) -> Path:
+    """Write <year_dir>/index.html linking the year's reports, the summary first ('請先閱讀 Read first')."""
+    ordered = [nb for nb in notebooks if nb.is_summary] + [nb for nb in notebooks if not nb.is_summary]
+    items = []
+    for nb in ordered:
+        title = notebook_title(nbformat.read(nb.path, as_version=4), default=nb.name)
+        badge = f'<span class="badge">{READ_FIRST_LABEL}</span>' if nb.is_summary else ""
+        css_class = ' class="first"' if nb.is_summary else ""
+        items.append(f'<li{css_class}>{badge}'
+                     f'<a href="{html.escape(nb.name)}.html">{html.escape(title)}</a>'
+                     f'<span class="file">{html.escape(nb.name)}.html · '
+                     f'<a href="executed/{html.escape(nb.path.name)}">ipynb</a></span></li>')
+    data_files = sorted(p.name for p in year_dir.iterdir() if p.is_file() and p.suffix != ".html")
+    data = ""
+    if data_files:
+        data = ("<h2>資料檔</h2>\n<p class=\"subtitle\">Data files</p>\n<ul>"
+                + "".join(f'<li><a href="{html.escape(n)}">{html.escape(n)}</a></li>' for n in data_files)
+                + "</ul>")
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                   for k, v in params.items() if k != "out_dir")
+    label = config.year_label(year)
+    body = (f'<p><a href="../index.html">← 所有年度 All years</a></p>\n'
+            f"<h1>{html.escape(label)}員工通勤碳盤查報告</h1>\n"
+            f'<p class="subtitle">Staff commuting carbon inventory reports, {year}</p>\n'
+            f'<ul class="reports">{"".join(items)}</ul>\n{data}\n'
+            f'<h2>執行參數</h2>\n<p class="subtitle">Run parameters</p>\n<table class="params">{rows}</table>\n')
+    path = year_dir / "index.html"
+    path.write_text(_page(f"{label} 報告 Reports", body), encoding="utf-8")
+    return path
+
+
+def write_top_index(out: Path | str) -> Path:
+    """(Re)write <out>/index.html linking every year folder present in <out>, newest first."""
+    out = Path(out)
+    years = sorted((int(p.name) for p in out.iterdir()
+                    if p.is_dir() and YEAR_DIR_PATTERN.match(p.name) and (p / "index.html").exists()),
+                   reverse=True)
+    items = "".join(f'<li><a href="{y}/index.html">{html.escape(config.year_label(y))}</a></li>' for y in years)
+    body = ("<h1>員工通勤碳盤查報告</h1>\n"
+            '<p class="subtitle">Staff commuting carbon inventory reports</p>\n'
+            + (f'<ul class="reports">{items}</ul>' if years else "<p>尚無報告 No reports yet.</p>"))
+    path = out / "index.html"
+    path.write_text(_page("員工通勤碳盤查報告 Reports", body), encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------------------------------------------- cli
+
+def run_cli(args, years: list[int], notebooks_dir: Path | str | None = None) -> int:
+    """`python -m helpers run`: run every year in turn; 0 when all succeeded, 1 (with the reason) otherwise."""
+    notebooks_dir = notebooks_dir or getattr(args, "notebooks_dir", None)
+    base_year = config.to_gregorian(args.base_year) if args.base_year is not None else None
+    status = 0
+    for year in years:
+        started = time.perf_counter()
+        try:
+            final = run_year(year, raw_dir=args.raw_dir, processed_dir=args.processed_dir, out=args.out,
+                             base_year=base_year, main_mode_rule=args.main_mode_rule, min_cell=args.min_cell,
+                             jobs=args.jobs, notebooks_dir=notebooks_dir)
+        except RunError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        _progress(f"[{year}] report written to {final / 'index.html'} ({time.perf_counter() - started:.1f} s)")
+    _progress(f"reports: {Path(args.out).resolve() / 'index.html'}")
+    return status
+
+
+def summary_cli(args, year: int) -> int:
+    """`python -m helpers summary`: print <out>/<year>/summary.json, or compute it when no run wrote one."""
+    path = Path(args.out) / str(year) / "summary.json"
+    if path.exists():
+        print(path.read_text(encoding="utf-8").rstrip("\n"))
+        return 0
+    build = None
+    if importlib.util.find_spec(SUMMARY_MODULE) is not None:
+        build = getattr(importlib.import_module(SUMMARY_MODULE), "build_summary", None)
+    if build is None:
+        print(f"error: {path} not found and {SUMMARY_MODULE}.build_summary is not available; "
+              f"run `python -m helpers run --year {year}` first", file=sys.stderr)
+        return 2
+    summary = build(year, raw_dir=args.raw_dir, processed_dir=args.processed_dir)
+    print(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+    return 0
