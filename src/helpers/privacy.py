@@ -64,3 +64,40 @@ def pseudonymise(values: pd.Series, key: bytes | None = None) -> pd.Series:
     uniques = canon.dropna().unique()
     table = {v: hmac.new(key, v.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX] for v in uniques}
     return canon.map(table, na_action="ignore").astype("string")
+
+
+DESTRUCTION_LOG = "destruction_log.jsonl"
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes (hex)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_destruction(log_dir: Path, what: str, reason: str, files: list[Path], subjects: list[str] | None = None,
+                       when: str | None = None) -> dict:
+    """Append a destruction record (what, when, by whom, why, file hashes) to <log_dir>/destruction_log.jsonl."""
+    import datetime as dt
+    import getpass
+    import json
+
+    record = {
+        "when": when or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "by": os.environ.get("WORKBENCH_OPERATOR") or getpass.getuser(),
+        "what": what,
+        "reason": reason,
+        "files": [{"path": str(f), "sha256": file_sha256(f)} for f in files if Path(f).exists()],
+    }
+    if subjects is not None:
+        # the subjects themselves are not listed: a count and a digest suffice to verify later
+        record["subjects"] = len(subjects)
+        record["subjects_sha256"] = hashlib.sha256("\n".join(sorted(map(str, subjects))).encode()).hexdigest()
+    log = Path(log_dir) / DESTRUCTION_LOG
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return record

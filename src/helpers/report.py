@@ -113,6 +113,8 @@ def execute_notebook(path: Path | str, out_path: Path | str, parameters: dict, c
     papermill.execute_notebook(
         str(path), str(out_path), parameters=parameters, kernel_name=KERNEL_NAME,
         progress_bar=False, log_output=False,
+        # written once at the end (and before raising on a cell error), not after every cell
+        request_save_on_cell_execute=False,
         # the kernel's working directory, given to nbclient directly: papermill's own `cwd=` does a
         # process-wide os.chdir, which is not safe when several notebooks run at once in threads
         resources={"metadata": {"path": kernel_cwd}},
@@ -166,8 +168,13 @@ def render_html(executed_path: Path | str, html_path: Path | str) -> Path:
 
 # ------------------------------------------------------------------------------------------------------- run
 
+_progress_lock = threading.Lock()
+
+
 def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    with _progress_lock:  # whole lines, also from worker threads
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
 
 
 def _run_one(year: int, nb: Notebook, stage: Path, available: dict) -> None:
@@ -184,12 +191,12 @@ def _run_one(year: int, nb: Notebook, stage: Path, available: dict) -> None:
     _progress(f"[{year}] done  {nb.path.name} in {time.perf_counter() - started:.1f} s")
 
 
-def _describe_failure(nb: Notebook, exc: BaseException, executed: Path) -> str:
+def _describe_failure(year: int, nb: Notebook, exc: BaseException, executed: Path) -> str:
     """Which notebook, which cell (index in the source notebook, first source line) and what error."""
     from papermill.exceptions import PapermillExecutionError
 
     if not isinstance(exc, PapermillExecutionError):
-        return f"notebook {nb.path.name} failed: {type(exc).__name__}: {exc}"
+        return f"{year}: notebook {nb.path.name} failed: {type(exc).__name__}: {exc}"
     index = exc.cell_index
     try:  # papermill's index counts its injected-parameters cell: give the index in the source notebook
         cells = nbformat.read(executed, as_version=4).cells
@@ -199,7 +206,7 @@ def _describe_failure(nb: Notebook, exc: BaseException, executed: Path) -> str:
     except (OSError, ValueError):
         pass
     first_line = next((line.strip() for line in str(exc.source).splitlines() if line.strip()), "")
-    return (f"notebook {nb.path.name} failed in cell index {index} (0-based; In [{exc.exec_count}]) "
+    return (f"{year}: notebook {nb.path.name} failed in cell index {index} (0-based; In [{exc.exec_count}]) "
             f"`{first_line}`:\n  {exc.ename}: {exc.evalue}")
 
 
@@ -268,15 +275,17 @@ def _keep_failures(year: int, failures: list, stage: Path, final: Path, failed_d
     """Move the failing executed notebooks to <out>/<year>.failed/ and build the error message."""
     shutil.rmtree(failed_dir, ignore_errors=True)
     failed_dir.mkdir()
-    lines = [f"{year}: the report was not written."]
+    lines = []
     for nb, exc in failures:
         executed = stage / "executed" / nb.path.name
-        lines.append(_describe_failure(nb, exc, executed))
+        lines.append(_describe_failure(year, nb, exc, executed))
         if executed.exists():
             shutil.move(str(executed), failed_dir / nb.path.name)
-            lines.append(f"  The executed notebook, with the traceback, is kept at {failed_dir / nb.path.name}")
-    if final.exists():
-        lines.append(f"The previous report in {final} is unchanged.")
+            lines.append(f"  The executed notebook, with the traceback, is kept at {failed_dir / nb.path.name}.")
+        else:
+            lines.append("  No executed notebook was written (the kernel stopped before the end).")
+    kept = f"; the previous report in {final} is unchanged" if final.exists() else ""
+    lines.append(f"No report was written for {year}{kept}.")
     return "\n".join(lines)
 
 
@@ -388,7 +397,9 @@ def run_cli(args, years: list[int], notebooks_dir: Path | str | None = None) -> 
             status = 1
             continue
         _progress(f"[{year}] report written to {final / 'index.html'} ({time.perf_counter() - started:.1f} s)")
-    _progress(f"reports: {Path(args.out).resolve() / 'index.html'}")
+    index = Path(args.out).resolve() / "index.html"
+    if index.exists():
+        _progress(f"reports: {index}")
     return status
 
 

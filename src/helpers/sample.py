@@ -377,3 +377,190 @@ def tuned_population(seed: int = SEED) -> list[Person]:
     for year in (2024, 2025):
         _tune_annual(people, year, fac, TARGETS[year]["annual"])
     return people
+
+
+# ---------------------------------------------------------------- attitudes (2025 form)
+ALTERNATIVES_CAR_USERS = {"bus_city_diesel": 16, "bus_city_electric": 9, "mrt_taipei": 8, "motorcycle_electric": 6,
+                          "tra": 5, "car_electric": 4, "bike_public": 2, "none": 2}
+BARRIERS_CAR_USERS = {"flexible": 12, "wait_long": 11, "timetable": 10, "transfers": 7, "no_service": 6,
+                      "station_far": 3}
+CHILD_TEXTS = ["要載小孩", "接送學童上下學", "還要接小孩"]  # coded to child_transport via synonyms.yaml
+INCENTIVES_ALL = {"reward_scheme": 73, "tpass_subsidy": 60, "bike_station": 42, "escooter_parking": 24,
+                  "ev_parking_fee": 20, "bike_parking": 18, "showers": 14}
+INCENTIVE_IDEAS = ["搭乘大眾運輸多花的通勤時間可計入工時", "推動每月綠色通勤日", "TPASS月票擴大適用範圍（例如新竹）",
+                   "開闢山海線環狀鐵路路線", "增設中興新村－梧棲直達路線"]
+MOTORCYCLE_ANSWERS = 8  # motorcycle users who also answer the private-vehicle questions (not in car figures)
+
+
+def _attitudes(people: list[Person], main_modes: pd.Series, rng: np.random.Generator) -> dict[str, dict]:
+    """Per employee number: chosen codes and free texts of the 2025 attitude questions."""
+    valid = [p.employee_no for p in people if p.group in ("A", "B", "C")]
+    cars = [e for e in valid if main_modes.get(e) == "car_petrol"]
+    motos = [e for e in valid if main_modes.get(e) == "motorcycle_petrol"]
+    out: dict[str, dict] = {e: {"alternative": None, "barrier": [], "barrier_text": [], "incentive": [],
+                               "incentive_text": []} for e in valid}
+    alts = [code for code, k in ALTERNATIVES_CAR_USERS.items() for _ in range(k)]
+    for e, code in zip(rng.permutation(cars), alts):
+        out[e]["alternative"] = code
+    for code, k in BARRIERS_CAR_USERS.items():
+        for e in rng.choice(cars, size=k, replace=False):
+            out[e]["barrier"].append(code)
+    for e, text in zip(rng.choice(cars, size=len(CHILD_TEXTS), replace=False), CHILD_TEXTS):
+        out[e]["barrier_text"].append(text)
+    for e in rng.choice(motos, size=MOTORCYCLE_ANSWERS, replace=False):
+        out[e]["alternative"] = str(rng.choice(["bus_city_diesel", "mrt_new_taipei", "motorcycle_electric"]))
+        out[e]["barrier"].append(str(rng.choice(list(BARRIERS_CAR_USERS))))
+    for code, k in INCENTIVES_ALL.items():
+        for e in rng.choice(valid, size=k, replace=False):
+            out[e]["incentive"].append(code)
+    for e, text in zip(rng.choice(valid, size=len(INCENTIVE_IDEAS), replace=False), INCENTIVE_IDEAS):
+        out[e]["incentive_text"].append(text)
+    return out
+
+
+# ---------------------------------------------------------------- writers in the real export formats
+def _google_timestamp(ts: pd.Timestamp) -> str:
+    """Google Forms zh-TW timestamp, e.g. '2025/3/5 下午 2:31:07'."""
+    half = "上午" if ts.hour < 12 else "下午"
+    hour = ts.hour % 12 or 12
+    return f"{ts.year}/{ts.month}/{ts.day} {half} {hour}:{ts.minute:02d}:{ts.second:02d}"
+
+
+def _labels(mapping: dict, field_name: str) -> dict[str, str]:
+    return {code: label for label, code in mapping["answers"][field_name].items()}
+
+
+def survey_headers(mapping: dict) -> list[str]:
+    """Column headers of a form version, in export order."""
+    cols = mapping["columns"]
+    pat = mapping["patterns"]
+    heads = [cols[k] for k in ("timestamp", "email", "employee_no", "department", "route") if k in cols]
+    for p in range(1, pat["count"] + 1):
+        label = pat["labels"][p]
+        heads.append(pat["days"].format(p=label))
+        for leg in range(1, pat["legs"] + 1):
+            heads += [pat["leg_mode"].format(p=label, l=leg), pat["leg_km"].format(p=label, l=leg)]
+    heads += [cols[k] for k in ("alternative", "barrier", "incentive") if k in cols]
+    return heads
+
+
+def _commute_cells(mapping: dict, patterns: list[dict]) -> dict[str, object]:
+    pat = mapping["patterns"]
+    labels = _labels(mapping, "mode")
+    cells: dict[str, object] = {}
+    for i, q in enumerate(patterns, start=1):
+        plabel = pat["labels"][i]
+        cells[pat["days"].format(p=plabel)] = f"{q['days']:g}"
+        for j, (mode, km) in enumerate(q["legs"], start=1):
+            cells[pat["leg_mode"].format(p=plabel, l=j)] = labels[mode]
+            cells[pat["leg_km"].format(p=plabel, l=j)] = f"{km:g}"
+    return cells
+
+
+def survey_frame(people: list[Person], year: int, rng: np.random.Generator) -> pd.DataFrame:
+    """The survey export of one year as the online form writes it (one row per submission)."""
+    mapping = reference.load_yaml(config.REFERENCE / "survey" / f"{year}.yaml")
+    cols = mapping["columns"]
+    sep = mapping.get("multi_select_separator", ", ")
+    start = pd.Timestamp(f"{year}-03-03 08:30")
+    route_label = _labels(mapping, "route") if "route" in cols else {}
+    if year == 2025:
+        fac = factors.factors_by_mode(year)
+        att = _attitudes(people, stats(people, year, fac)["main_modes"], rng)
+    rows = []
+    for p in people:
+        route = {"A": "A", "B": "B", "C": "C", "D": "D"}.get(p.group)
+        if year == 2024 and 2024 not in p.patterns:
+            continue
+        if year == 2025 and route is None:
+            continue
+        row: dict[str, object] = {cols["employee_no"]: p.employee_no, cols["email"]: p.email,
+                                  cols["department"]: p.department}
+        if year == 2024 or route in ("B", "C"):
+            row.update(_commute_cells(mapping, p.patterns[year]))
+        if year == 2025:
+            row[cols["route"]] = route_label[route]
+            if route != "D":
+                a = att[p.employee_no]
+                if a["alternative"]:
+                    row[cols["alternative"]] = _labels(mapping, "alternative")[a["alternative"]]
+                blabels = _labels(mapping, "barrier")
+                row[cols["barrier"]] = sep.join([blabels[c] for c in sorted(a["barrier"])] + a["barrier_text"]) or None
+                ilabels = _labels(mapping, "incentive")
+                row[cols["incentive"]] = sep.join([ilabels[c] for c in sorted(a["incentive"])] + a["incentive_text"]) or None
+        row["_ts"] = start + pd.Timedelta(seconds=int(rng.integers(0, 18 * 24 * 3600)))
+        rows.append(row)
+    # resubmissions: the earlier answer is superseded by the later one (the later one counts)
+    dup_pool = [r for r in rows if (year == 2024 or r.get(cols.get("route", ""), "").startswith(("B", "C")))]
+    for r in rng.choice(len(dup_pool), size=2 if year == 2025 else 1, replace=False):
+        first = dict(dup_pool[r])
+        first["_ts"] = first["_ts"] - pd.Timedelta(hours=int(rng.integers(2, 48)))
+        km_col = mapping["patterns"]["leg_km"].format(p=mapping["patterns"]["labels"][1], l=1)
+        first[km_col] = f"{float(first[km_col]) + 3:g}"  # the mistake the respondent corrected later
+        rows.append(first)
+    frame = pd.DataFrame(rows).sort_values("_ts", kind="stable")
+    frame[cols["timestamp"]] = frame.pop("_ts").map(_google_timestamp)
+    return frame.reindex(columns=survey_headers(mapping))
+
+
+def attendance_frame(people: list[Person], year: int) -> pd.DataFrame:
+    """The personnel office's attendance list of one year (everyone in scope, decliners included)."""
+    mapping = reference.load_yaml(config.REFERENCE / "survey" / f"{year}.yaml")["attendance"]["columns"]
+    rows = [{mapping["employee_no"]: p.employee_no, "姓名": p.name, "單位": p.department,
+             mapping["attendance_days"]: p.attendance.get(year, p.attendance.get(2024))}
+            for p in people if year in p.patterns or (year == 2025 and p.group == "D")]
+    return pd.DataFrame(rows).sort_values(mapping["employee_no"])
+
+
+def xlsx_bytes(frame: pd.DataFrame, sheet: str) -> bytes:
+    """An xlsx file with fixed metadata and zip timestamps, so the same frame gives the same bytes."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet
+    ws.append(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        ws.append(list(row))
+    fixed = pd.Timestamp("2025-01-01").to_pydatetime()
+    wb.properties.created = wb.properties.modified = fixed
+    wb.properties.creator = "commute-carbon-workbench sample"
+    raw = io.BytesIO()
+    wb.save(raw)
+    out = io.BytesIO()
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = _fix_core_xml(data)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2025, 1, 1, 0, 0, 0)), data,
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def _fix_core_xml(data: bytes) -> bytes:
+    import re
+
+    return re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2025-01-01T00:00:00Z", data)
+
+
+def write_sample(out_dir: Path = config.RAW / config.DEFAULT_DATASET) -> None:
+    """Write data/raw/sample/<year>/ survey.csv and attendance.xlsx (and business-travel claims) for 2024-2025."""
+    out_dir = Path(out_dir)
+    people = tuned_population()
+    rng = np.random.default_rng(SEED + 2)
+    for year in config.SAMPLE_YEARS:
+        mapping = reference.load_yaml(config.REFERENCE / "survey" / f"{year}.yaml")
+        year_dir = out_dir / str(year)
+        survey = survey_frame(people, year, rng)
+        atomic_write_bytes(year_dir / mapping["survey_file"],
+                           survey.to_csv(index=False, lineterminator="\n").encode(mapping["encoding"]))
+        att = mapping["attendance"]
+        atomic_write_bytes(year_dir / att["file"], xlsx_bytes(attendance_frame(people, year), att["sheet"]))
+    try:
+        from helpers import business_travel
+    except ImportError:
+        return
+    business_travel.write_sample_claims(out_dir / "2025")

@@ -1,0 +1,545 @@
+"""Survey ingestion: form export + attendance -> pseudonymous, validated, tidy tables per year.
+
+Load (survey export, attendance file, form mapping) / Process (pseudonymise, resolve duplicates and
+routes, parse patterns and legs, carry route-A legs over, join attendance, code attitude answers) /
+Save (all tables of the year at once, or nothing). Every raw row ends up in the inventory, as a
+decliner, as a superseded duplicate or in rejects with its reason; the ingest report reconciles them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import tempfile
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers import config, privacy, reference
+from helpers.schemas import (ATTITUDES, LEGS, MAX_DISTANCE_KM, PATTERNS, REJECTS, RESPONDENTS, atomic_write_bytes,
+                             read_table, write_table)
+
+FIRST_DATA_ROW = 2  # rows are reported as a spreadsheet shows them: the header is row 1
+ATTITUDE_FIELDS = ("alternative", "barrier", "incentive")
+MULTI_SELECT = ("barrier", "incentive")
+ENCODINGS = ("utf-8-sig", "cp950")  # the form's UTF-8 export; Excel re-saves in Taiwan give Big5/cp950
+
+
+class IngestError(ValueError):
+    """Input that stops the run before anything is written; the message names file, row, column and value."""
+
+
+@dataclass
+class Rejects:
+    """Collects reject rows (file, row, column, value, reason) while a year is processed."""
+
+    frames: list[pd.DataFrame]
+
+    def add(self, file: str, rows: pd.Series, column: str | pd.Series | None, values, code: str, reason) -> None:
+        if len(rows) == 0:
+            return
+        self.frames.append(pd.DataFrame({
+            "file": file, "row": pd.array(rows, dtype="Int64"), "column": column,
+            "value": pd.Series(values, dtype="string").to_numpy() if not np.isscalar(values) else values,
+            "reason_code": code, "reason": reason,
+        }))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.frames:
+            return REJECTS.empty()
+        out = pd.concat(self.frames, ignore_index=True)
+        return out.sort_values(["file", "row", "column"], na_position="first", kind="stable").reset_index(drop=True)
+
+
+def load_mapping(year: int, reference_dir: Path | None = None) -> dict:
+    """The form mapping of a survey year: data/reference/survey/<year>.yaml."""
+    path = Path(reference_dir or config.REFERENCE) / "survey" / f"{year}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no survey form mapping for {year}; copy last year's file and edit it "
+                                "(see README, 'Adding a survey year')")
+    mapping = reference.load_yaml(path)
+    mapping["_path"] = str(path)
+    return mapping
+
+
+# ---------------------------------------------------------------- load
+def read_export(path: Path) -> tuple[pd.DataFrame, str]:
+    """Read a CSV export as text cells, trying UTF-8 (with or without BOM) then Big5/cp950."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: survey export not found")
+    data = path.read_bytes()
+    if not data.strip():
+        raise IngestError(f"{path}: the file is empty")
+    for encoding in ENCODINGS:
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise IngestError(f"{path}: neither UTF-8 nor Big5/cp950 text; export the form again as CSV (UTF-8)")
+    import io
+
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
+    except pd.errors.ParserError as exc:
+        raise IngestError(f"{path}: not a well-formed CSV ({exc}); is the file truncated?") from None
+    if text and not text.endswith(("\n", "\r")) and len(frame):
+        # a row cut off mid-way has fewer cells than the header: pandas pads it with blanks
+        last = frame.iloc[-1]
+        filled = int((last != "").sum())
+        if filled < len(frame.columns) and frame.iloc[-1, -1] == "" and text.count('"') % 2:
+            raise IngestError(f"{path}: the last row ends inside a quoted cell; the file looks truncated")
+    frame.columns = [unicodedata.normalize("NFKC", str(c)).strip() for c in frame.columns]
+    return frame, encoding
+
+
+def _norm_header(text: str) -> str:
+    return unicodedata.normalize("NFKC", str(text)).strip()
+
+
+def expected_columns(mapping: dict) -> dict[str, str]:
+    """field name -> export header, for every column the mapping names (patterns expanded)."""
+    cols = {k: _norm_header(v) for k, v in mapping["columns"].items()}
+    pat = mapping["patterns"]
+    for p in range(1, pat["count"] + 1):
+        label = pat["labels"][p]
+        cols[f"days_{p}"] = _norm_header(pat["days"].format(p=label))
+        for leg in range(1, pat["legs"] + 1):
+            cols[f"mode_{p}_{leg}"] = _norm_header(pat["leg_mode"].format(p=label, l=leg))
+            cols[f"km_{p}_{leg}"] = _norm_header(pat["leg_km"].format(p=label, l=leg))
+    return cols
+
+
+def check_columns(frame: pd.DataFrame, mapping: dict, file: str) -> list[str]:
+    """Stop on a mapped header the export lacks; return (and warn about) unexpected extra headers."""
+    expected = expected_columns(mapping)
+    missing = [f"{field}: '{head}'" for field, head in expected.items() if head not in frame.columns]
+    if missing:
+        raise IngestError(f"{file}: the export lacks column(s) named in {mapping['_path']}: {missing[:5]}"
+                          f"{' ...' if len(missing) > 5 else ''}; the form changed? update the mapping")
+    known = set(expected.values()) | {_norm_header(c) for c in mapping.get("personal_columns", [])}
+    extra = [c for c in frame.columns if c not in known]
+    if extra:
+        warnings.warn(f"{file}: column(s) not in the mapping, ignored: {extra}", stacklevel=2)
+    return extra
+
+
+# ---------------------------------------------------------------- parsing helpers (vectorised)
+_KM_UNITS = re.compile(r"\s*(公里|km|KM|Km|kilometers?|公裡)\s*$")
+_DAY_UNITS = re.compile(r"\s*(天|日|days?)\s*$")
+
+
+def clean_text(values: pd.Series) -> pd.Series:
+    """NFKC (full-width digits and letters to ASCII), trimmed; blank -> NA."""
+    text = values.astype("string").map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore").str.strip()
+    return text.mask(text == "")
+
+
+def parse_number(values: pd.Series, unit: re.Pattern) -> pd.Series:
+    """Numbers typed by people: '5', '５', '5 km', '5公里', '5,5' (decimal comma) -> float; NaN if not a number."""
+    text = clean_text(values).str.replace(unit, "", regex=True)
+    text = text.str.replace(r"^(\d+),(\d{1,2})$", r"\1.\2", regex=True)  # 5,5 -> 5.5 (not 1,234)
+    text = text.str.replace(r"^(\d{1,3}),(\d{3})$", r"\1\2", regex=True)
+    return pd.to_numeric(text, errors="coerce")
+
+
+def parse_timestamp(values: pd.Series) -> pd.Series:
+    """Google Forms zh-TW timestamps ('2025/3/5 下午 2:31:07') or ISO; NaT if unreadable."""
+    text = clean_text(values)
+    m = text.str.extract(r"^(\d{4})/(\d{1,2})/(\d{1,2})\s*(上午|下午)\s*(\d{1,2}):(\d{2}):(\d{2})$")
+    hour = pd.to_numeric(m[4], errors="coerce") % 12 + np.where(m[3] == "下午", 12, 0)
+    zh = pd.to_datetime(pd.DataFrame({"year": pd.to_numeric(m[0]), "month": pd.to_numeric(m[1]),
+                                      "day": pd.to_numeric(m[2]), "hour": hour,
+                                      "minute": pd.to_numeric(m[5]), "second": pd.to_numeric(m[6])}),
+                        errors="coerce")
+    iso = pd.to_datetime(text.where(m[0].isna()), errors="coerce", format="mixed")
+    return zh.fillna(iso).astype("datetime64[ns]")
+
+
+def split_multi(values: pd.Series, labels: dict[str, str], sep: str) -> pd.DataFrame:
+    """Multi-select cells -> long (idx, code, free_text): known labels become codes, the rest is free text."""
+    text = clean_text(values).dropna()
+    if text.empty:
+        return pd.DataFrame({"idx": pd.Series(dtype="int64"), "code": pd.Series(dtype="string"),
+                             "free_text": pd.Series(dtype="string")})
+    norm_labels = {_norm_header(k): v for k, v in labels.items()}
+    tokens = text.str.split(sep.strip() if sep.strip() else sep, regex=False).explode().str.strip()
+    tokens = tokens[tokens.notna() & (tokens != "")]
+    codes = tokens.map(norm_labels)
+    known = pd.DataFrame({"idx": tokens.index[codes.notna()], "code": codes[codes.notna()].to_numpy(),
+                          "free_text": pd.NA})
+    free = tokens[codes.isna()].groupby(level=0).agg(", ".join)
+    other = pd.DataFrame({"idx": free.index, "code": pd.NA, "free_text": free.to_numpy()})
+    out = pd.concat([known, other], ignore_index=True)
+    return out.astype({"idx": "int64", "code": "string", "free_text": "string"})
+
+
+# ---------------------------------------------------------------- process
+def _legs_long(survey: pd.DataFrame, mapping: dict, cols: dict[str, str]) -> pd.DataFrame:
+    """All pattern and leg cells as long rows: idx, pattern_no, leg_no, days_text, mode_text, km_text."""
+    pat = mapping["patterns"]
+    parts = []
+    for p in range(1, pat["count"] + 1):
+        for leg in range(1, pat["legs"] + 1):
+            parts.append(pd.DataFrame({
+                "idx": survey.index, "pattern_no": p, "leg_no": leg,
+                "days_text": survey[cols[f"days_{p}"]].to_numpy(),
+                "mode_text": survey[cols[f"mode_{p}_{leg}"]].to_numpy(),
+                "km_text": survey[cols[f"km_{p}_{leg}"]].to_numpy(),
+            }))
+    return pd.concat(parts, ignore_index=True)
+
+
+def parse_commutes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str], file: str,
+                   rejects: Rejects) -> tuple[pd.DataFrame, pd.DataFrame, pd.Index]:
+    """Patterns and legs of the rows that answered the commute part; returns (patterns, legs, bad row idx)."""
+    long = _legs_long(survey, mapping, cols)
+    long["mode_text"] = clean_text(long["mode_text"])
+    long["km_raw"] = clean_text(long["km_text"])
+    long["days_raw"] = clean_text(long["days_text"])
+    modes_map = {_norm_header(k): v for k, v in mapping["answers"]["mode"].items()}
+    long["mode_id"] = long["mode_text"].map(modes_map).astype("string")
+    long["distance_km"] = parse_number(long["km_raw"], _KM_UNITS)
+    row_of = survey["_row"]
+    has_leg = long["mode_text"].notna() | long["km_raw"].notna()
+    legs = long[has_leg].copy()
+    head = lambda kind, p, l=None: cols[f"{kind}_{p}" if l is None else f"{kind}_{p}_{l}"]  # noqa: E731
+
+    def reject(mask: pd.Series, frame: pd.DataFrame, kind: str, value_col: str, code: str, reason: str) -> None:
+        bad = frame[mask]
+        columns = [head(kind, p, l) if kind != "days" else head(kind, p) for p, l in zip(bad["pattern_no"], bad["leg_no"])]
+        rejects.add(file, row_of.loc[bad["idx"]].to_numpy(), pd.Series(columns, dtype="string").to_numpy(),
+                    bad[value_col].to_numpy(), code, reason)
+
+    reject(legs["mode_text"].isna(), legs, "mode", "km_raw", "leg_without_mode",
+           "a distance is given but the leg's mode is blank")
+    reject(legs["mode_text"].notna() & legs["mode_id"].isna(), legs, "mode", "mode_text", "unknown_mode",
+           "mode label not in the form mapping (answers.mode)")
+    reject(legs["mode_text"].notna() & legs["km_raw"].isna(), legs, "km", "mode_text", "leg_without_distance",
+           "the leg has a mode but no one-way distance")
+    reject(legs["km_raw"].notna() & legs["distance_km"].isna(), legs, "km", "km_raw", "distance_not_a_number",
+           "one-way distance is not a number of km")
+    reject(legs["distance_km"].notna() & (legs["distance_km"] <= 0), legs, "km", "km_raw", "distance_not_positive",
+           "one-way distance must be more than 0 km")
+    reject(legs["distance_km"] > MAX_DISTANCE_KM, legs, "km", "km_raw", "distance_absurd",
+           f"one-way distance above {MAX_DISTANCE_KM:g} km is not a daily commute")
+    bad_leg = (legs["mode_id"].isna() | legs["distance_km"].isna() | (legs["distance_km"] <= 0)
+               | (legs["distance_km"] > MAX_DISTANCE_KM))
+    # patterns: days per week given, legs given
+    pats = long[long["leg_no"] == 1][["idx", "pattern_no", "days_raw"]].copy()
+    pats["days_per_week"] = parse_number(pats["days_raw"], _DAY_UNITS)
+    pats["leg_no"] = 1
+    pat_has_legs = legs.groupby(["idx", "pattern_no"]).size().rename("n_legs")
+    pats = pats.join(pat_has_legs, on=["idx", "pattern_no"])
+    used = pats["days_raw"].notna() | pats["n_legs"].notna()
+    pats = pats[used].copy()
+    reject(pats["days_raw"].notna() & pats["n_legs"].isna(), pats, "days", "days_raw", "pattern_without_legs",
+           "days per week given but no leg of this pattern")
+    reject(pats["days_raw"].isna() & pats["n_legs"].notna(), pats, "days", "days_raw", "pattern_without_days",
+           "legs given but no days per week for this pattern")
+    reject(pats["days_raw"].notna() & pats["days_per_week"].isna(), pats, "days", "days_raw", "days_not_a_number",
+           "days per week is not a number")
+    reject((pats["days_per_week"] <= 0) | (pats["days_per_week"] > 7), pats, "days", "days_raw", "days_out_of_range",
+           "days per week must be more than 0 and at most 7")
+    bad_pat = (pats["days_per_week"].isna() | pats["n_legs"].isna() | (pats["days_per_week"] <= 0)
+               | (pats["days_per_week"] > 7))
+    total_days = pats.groupby("idx")["days_per_week"].sum()
+    over = total_days[total_days > 7]
+    rejects.add(file, row_of.loc[over.index].to_numpy(), "days per week (all patterns)",
+                over.map("{:g}".format).to_numpy(), "days_total_over_7",
+                "the patterns' days per week add up to more than 7")
+    bad_idx = pd.Index(legs.loc[bad_leg, "idx"]).union(pd.Index(pats.loc[bad_pat, "idx"])).union(over.index)
+    legs = legs[~legs["idx"].isin(bad_idx)].copy()
+    pats = pats[~pats["idx"].isin(bad_idx)].copy()
+    # legs keep their order; gaps left by blank legs are closed
+    legs["leg_no"] = legs.sort_values(["idx", "pattern_no", "leg_no"]).groupby(["idx", "pattern_no"]).cumcount() + 1
+    return (pats[["idx", "pattern_no", "days_per_week"]].reset_index(drop=True),
+            legs[["idx", "pattern_no", "leg_no", "mode_id", "distance_km"]].reset_index(drop=True), bad_idx)
+
+
+def read_attendance(path: Path, mapping: dict, key: bytes, rejects: Rejects) -> pd.DataFrame:
+    """Attendance xlsx -> respondent_id, attendance_days (bad rows rejected, the file's problems named)."""
+    att = mapping["attendance"]
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: attendance file from the personnel office not found")
+    try:
+        book = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise IngestError(f"{path}: cannot be read as an xlsx workbook ({type(exc).__name__}: {exc})") from None
+    if att["sheet"] not in book:
+        raise IngestError(f"{path}: no sheet '{att['sheet']}' (sheets: {list(book)}); "
+                          f"set attendance.sheet in {mapping['_path']}")
+    frame = book[att["sheet"]]
+    frame.columns = [_norm_header(c) for c in frame.columns]
+    need = {k: _norm_header(v) for k, v in att["columns"].items()}
+    missing = [v for v in need.values() if v not in frame.columns]
+    if missing:
+        raise IngestError(f"{path}, sheet '{att['sheet']}': header row lacks {missing} (has {list(frame.columns)}); "
+                          "the header must be on the first row")
+    name = path.name
+    rows = pd.Series(frame.index + FIRST_DATA_ROW, index=frame.index)
+    emp = privacy.normalise_employee_no(frame[need["employee_no"]])
+    days = parse_number(frame[need["attendance_days"]], _DAY_UNITS)
+    raw_days = clean_text(frame[need["attendance_days"]])
+    blank = emp.isna() & raw_days.isna()
+    frame, emp, days, raw_days, rows = frame[~blank], emp[~blank], days[~blank], raw_days[~blank], rows[~blank]
+    no_emp = emp.isna()
+    rejects.add(name, rows[no_emp], need["employee_no"], "", "attendance_no_employee", "attendance row without an employee number")
+    bad = ~no_emp & (days.isna() | (days <= 0) | (days > 366))
+    rejects.add(name, rows[bad], need["attendance_days"], raw_days[bad].fillna(""), "attendance_days_invalid",
+                "attendance days must be a number above 0 and at most 366")
+    ok = ~no_emp & ~bad
+    out = pd.DataFrame({"respondent_id": privacy.pseudonymise(emp[ok], key), "attendance_days": days[ok],
+                        "_row": rows[ok]})
+    dup = out["respondent_id"].duplicated(keep=False)
+    rejects.add(name, out.loc[dup, "_row"], need["employee_no"], out.loc[dup, "respondent_id"],
+                "attendance_duplicate", "the employee appears more than once in the attendance file (pseudonym shown)")
+    return out[~dup].drop(columns="_row").reset_index(drop=True)
+
+
+def carryover_dir(processed_dir: Path, year: int) -> Path:
+    """Where a year's reusable commute answers live (read by next year's route A)."""
+    return Path(processed_dir) / "carryover" / str(year)
+
+
+def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None = None,
+                reference_dir: Path | None = None) -> dict:
+    """Ingest one survey year: write data/processed/<dataset>/<year>/ tables and return the ingest report."""
+    key = privacy.load_key() if key is None else key
+    mapping = load_mapping(year, reference_dir)
+    raw_year = Path(raw_dir) / str(year)
+    survey_path = raw_year / mapping.get("survey_file", "survey.csv")
+    file = survey_path.name
+    survey, encoding = read_export(survey_path)
+    extra = check_columns(survey, mapping, str(survey_path))
+    cols = expected_columns(mapping)
+    survey["_row"] = survey.index + FIRST_DATA_ROW
+    raw_rows = len(survey)
+    rejects = Rejects([])
+    # blank rows (every cell empty) are rejected, not silently skipped
+    content = survey.drop(columns="_row").apply(lambda c: clean_text(c).notna()).any(axis=1)
+    rejects.add(file, survey.loc[~content, "_row"], None, "", "blank_row", "the row is empty")
+    survey = survey[content]
+
+    emp = privacy.normalise_employee_no(survey[cols["employee_no"]])
+    rejects.add(file, survey.loc[emp.isna(), "_row"], cols["employee_no"], "", "no_employee_no",
+                "employee number is blank")
+    survey = survey[emp.notna()].copy()
+    survey["respondent_id"] = privacy.pseudonymise(emp[emp.notna()], key)
+    survey["submitted_at"] = parse_timestamp(survey[cols["timestamp"]])
+    bad_ts = survey["submitted_at"].isna()
+    rejects.add(file, survey.loc[bad_ts, "_row"], cols["timestamp"], survey.loc[bad_ts, cols["timestamp"]],
+                "bad_timestamp", "timestamp is not a date and time the form writes (e.g. 2025/3/5 下午 2:31:07)")
+    survey = survey[~bad_ts]
+
+    # several submissions by one person: the latest counts, the others are superseded (listed in rejects)
+    order = survey.sort_values(["respondent_id", "submitted_at", "_row"])
+    latest = order.drop_duplicates("respondent_id", keep="last")
+    superseded = order[~order.index.isin(latest.index)]
+    kept_row = superseded["respondent_id"].map(latest.set_index("respondent_id")["_row"])
+    rejects.add(file, superseded["_row"], None, "", "superseded",
+                "an earlier submission by the same person; superseded by row " + kept_row.astype(str))
+    survey = latest.sort_values("_row")
+
+    # route
+    if "route" in cols:
+        route_map = {_norm_header(k): v for k, v in mapping["answers"]["route"].items()}
+        route_text = clean_text(survey[cols["route"]])
+        survey["route"] = route_text.map(route_map).astype("string")
+        bad = survey["route"].isna()
+        rejects.add(file, survey.loc[bad, "_row"], cols["route"], route_text[bad].fillna(""), "unknown_route",
+                    f"route answer not one of the form's options {list(route_map)}")
+        survey = survey[~bad]
+    else:
+        survey["route"] = mapping.get("default_route", "C")
+
+    # commutes of routes B and C (first survey year: everyone)
+    answering = survey[survey["route"].isin(["B", "C"])]
+    pats, legs, bad_idx = parse_commutes(answering, mapping, cols, file, rejects)
+    no_commute = answering.index.difference(pats["idx"]).difference(bad_idx)
+    rejects.add(file, answering.loc[no_commute, "_row"], None, "", "no_commute",
+                "route B/C but no commute pattern answered")
+    drop = bad_idx.union(no_commute)
+    survey = survey.drop(index=drop)
+    id_of = survey["respondent_id"]
+    pats = pats[pats["idx"].isin(survey.index)].assign(respondent_id=lambda f: f["idx"].map(id_of)).drop(columns="idx")
+    legs = legs[legs["idx"].isin(survey.index)].assign(respondent_id=lambda f: f["idx"].map(id_of)).drop(columns="idx")
+
+    # route A: last year's legs for the same pseudonym
+    route_a = survey[survey["route"] == "A"]
+    carried = 0
+    if len(route_a):
+        prev = carryover_dir(processed_dir, year - 1)
+        if not (prev / "legs.parquet").exists():
+            raise IngestError(
+                f"{survey_path}: {len(route_a)} route-A respondents reuse last year's answers, but {prev} does not "
+                f"exist; ingest {year - 1} first (python -m helpers run --year {year - 1} {year})")
+        prev_pats = read_table(PATTERNS, prev / "patterns.parquet")
+        prev_legs = read_table(LEGS, prev / "legs.parquet")
+        found = route_a["respondent_id"].isin(prev_pats["respondent_id"])
+        rejects.add(file, route_a.loc[~found, "_row"], cols["employee_no"], route_a.loc[~found, "respondent_id"],
+                    "route_a_no_previous",
+                    f"route A (reuse last year's answers) but no {year - 1} record for this person (pseudonym shown)")
+        survey = survey.drop(index=route_a.index[~found])
+        keep = route_a.loc[found, "respondent_id"]
+        pats = pd.concat([pats, prev_pats[prev_pats["respondent_id"].isin(keep)]], ignore_index=True)
+        legs = pd.concat([legs, prev_legs[prev_legs["respondent_id"].isin(keep)]], ignore_index=True)
+        carried = int(found.sum())
+
+    # attendance
+    att_path = raw_year / mapping["attendance"]["file"]
+    attendance = read_attendance(att_path, mapping, key, rejects)
+    survey = survey.merge(attendance, on="respondent_id", how="left", validate="1:1").set_index(survey.index)
+    no_att = survey["attendance_days"].isna() & (survey["route"] != "D")
+    rejects.add(file, survey.loc[no_att, "_row"], cols["employee_no"], survey.loc[no_att, "respondent_id"],
+                "no_attendance", f"no valid attendance days in {att_path.name} for this person (pseudonym shown)")
+    survey = survey[~no_att]
+
+    in_inv = survey["route"] != "D"
+    respondents = pd.DataFrame({
+        "respondent_id": survey["respondent_id"], "year": year, "source_row": survey["_row"],
+        "submitted_at": survey["submitted_at"], "route": survey["route"],
+        "department": clean_text(survey[cols["department"]]) if "department" in cols else pd.NA,
+        "attendance_days": survey["attendance_days"].where(in_inv),
+        "legs_source": np.where(~in_inv, "none", np.where(survey["route"] == "A", "carried_over", "survey")),
+        "in_inventory": in_inv,
+    })
+    members = respondents.loc[in_inv, "respondent_id"]
+    pats = pats[pats["respondent_id"].isin(members)][PATTERNS.names]
+    legs = legs[legs["respondent_id"].isin(members)][LEGS.names]
+    attitudes = code_attitudes(survey[in_inv], mapping, cols)
+
+    rej = rejects.frame()
+    counts = respondents["route"].value_counts()
+    rejected_rows = int(rej.loc[rej["file"] == file].query("reason_code != 'superseded'")["row"].nunique())
+    report = {
+        "year": year, "file": file, "encoding": encoding, "form_mapping": Path(mapping["_path"]).name,
+        "walk_rule": mapping.get("walk_rule", "all_walks"),
+        "raw_rows": raw_rows, "accepted": int(in_inv.sum()), "declined": int((~in_inv).sum()),
+        "duplicates": int(len(superseded)), "rejected": rejected_rows, "carried_over": carried,
+        "routes": {r: int(counts.get(r, 0)) for r in ("A", "B", "C", "D")},
+        "attendance_rows_rejected": int((rej["file"] == att_path.name).sum()),
+        "patterns": int(len(pats)), "legs": int(len(legs)), "extra_columns_ignored": extra,
+        "superseded_rows": [int(r) for r in superseded["_row"].sort_values()],
+    }
+    report["reconciles"] = report["raw_rows"] == (report["accepted"] + report["declined"] + report["duplicates"]
+                                                  + report["rejected"])
+    if not report["reconciles"]:
+        raise IngestError(f"{survey_path}: counts do not reconcile: {report}")
+    save_year(Path(processed_dir), year, {"respondents": respondents, "patterns": pats, "legs": legs,
+                                          "attitudes": attitudes, "rejects": rej}, report)
+    decliners = respondents.loc[~in_inv, "respondent_id"]
+    if len(decliners):
+        remove_from_carryover(Path(processed_dir), year - 1, decliners, reason=f"route D in the {year} survey")
+    return report
+
+
+def code_attitudes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str]) -> pd.DataFrame:
+    """Attitude answers, long: respondent_id, question, code (form option) or free_text (the 'other' answer)."""
+    sep = mapping.get("multi_select_separator", ", ")
+    parts = []
+    for question in ATTITUDE_FIELDS:
+        if question not in cols:
+            continue
+        labels = mapping["answers"][question]
+        if question in MULTI_SELECT:
+            long = split_multi(survey[cols[question]], labels, sep)
+        else:
+            text = clean_text(survey[cols[question]]).dropna()
+            codes = text.map({_norm_header(k): v for k, v in labels.items()})
+            long = pd.DataFrame({"idx": text.index, "code": codes.astype("string"),
+                                 "free_text": text.where(codes.isna()).astype("string")})
+        long["respondent_id"] = long["idx"].map(survey["respondent_id"])
+        long["question"] = question
+        parts.append(long)
+    if not parts:
+        return ATTITUDES.empty()
+    return pd.concat(parts, ignore_index=True)[ATTITUDES.names]
+
+
+def save_year(processed_dir: Path, year: int, tables: dict[str, pd.DataFrame], report: dict) -> None:
+    """Write all of a year's tables into a fresh folder, then swap it in: all or nothing."""
+    final = processed_dir / str(year)
+    processed_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{year}.tmp-", dir=processed_dir))
+    try:
+        schemas = {"respondents": RESPONDENTS, "patterns": PATTERNS, "legs": LEGS, "attitudes": ATTITUDES,
+                   "rejects": REJECTS}
+        for name, frame in tables.items():
+            write_table(frame, schemas[name], tmp / f"{name}.parquet")
+        tables["rejects"].to_csv(tmp / "rejects.csv", index=False, encoding="utf-8-sig")
+        (tmp / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+        carry = tmp / "_carryover"
+        write_table(tables["patterns"], PATTERNS, carry / "patterns.parquet")
+        write_table(tables["legs"], LEGS, carry / "legs.parquet")
+        _swap(tmp / "_carryover", carryover_dir(processed_dir, year))
+        # keep whatever else lives in the year folder (e.g. business_travel/) across re-runs
+        if final.exists():
+            for child in final.iterdir():
+                if not (tmp / child.name).exists():
+                    shutil.move(str(child), tmp / child.name)
+        _swap(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _swap(new: Path, final: Path) -> None:
+    final.parent.mkdir(parents=True, exist_ok=True)
+    old = final.with_name(f".{final.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        final.rename(old)
+    new.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def remove_from_carryover(processed_dir: Path, year: int, respondent_ids: pd.Series, reason: str) -> int:
+    """Delete people's reusable answers from a year's carry-over store and record the deletion."""
+    store = carryover_dir(processed_dir, year)
+    if not (store / "legs.parquet").exists():
+        return 0
+    removed = 0
+    for name, schema in (("patterns", PATTERNS), ("legs", LEGS)):
+        frame = read_table(schema, store / f"{name}.parquet")
+        hit = frame["respondent_id"].isin(respondent_ids)
+        removed += int(hit.sum())
+        if hit.any():
+            write_table(frame[~hit], schema, store / f"{name}.parquet")
+    privacy.record_destruction(processed_dir, what=f"carry-over store {year}: patterns and legs of "
+                               f"{len(respondent_ids)} person(s) ({removed} rows)", reason=reason,
+                               files=[store / "patterns.parquet", store / "legs.parquet"],
+                               subjects=list(respondent_ids))
+    return removed
+
+
+def load_year(processed_dir: Path, year: int) -> dict[str, pd.DataFrame]:
+    """Read a year's processed tables (validated) and its ingest report."""
+    folder = Path(processed_dir) / str(year)
+    out: dict = {name: read_table(schema, folder / f"{name}.parquet") for name, schema in
+                 (("respondents", RESPONDENTS), ("patterns", PATTERNS), ("legs", LEGS), ("attitudes", ATTITUDES),
+                  ("rejects", REJECTS))}
+    out["report"] = json.loads((folder / "ingest_report.json").read_text(encoding="utf-8"))
+    return out
+
+
+def ensure_previous(year: int, raw_dir: Path, processed_dir: Path) -> None:
+    """Ingest last year first when this year has route-A answers and last year's carry-over store is missing."""
+    prev = year - 1
+    if (carryover_dir(processed_dir, prev) / "legs.parquet").exists():
+        return
+    if (Path(raw_dir) / str(prev)).exists() and (config.REFERENCE / "survey" / f"{prev}.yaml").exists():
+        print(f"note: ingesting {prev} first: {year} route-A answers reuse its commute data", file=sys.stderr)
+        ensure_previous(prev, raw_dir, processed_dir)
+        ingest_year(prev, raw_dir, processed_dir)
