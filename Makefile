@@ -1,6 +1,5 @@
 # Staff commuting carbon inventory workbench. `make` (or `make help`) lists the targets.
 .DEFAULT_GOAL := help
-SHELL := /bin/bash
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python

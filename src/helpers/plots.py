@@ -95,7 +95,7 @@ def _first_installed() -> str | None:
 def setup(font_warning: bool = True) -> str | None:
     """Apply the house style to matplotlib; returns the CJK font used, or None (warned once) if none is installed."""
     global _warned
-    import matplotlib.pyplot  # noqa: F401  (lets a notebook's inline backend configure itself first)
+    from matplotlib import pyplot  # noqa: F401  (lets a notebook's inline backend configure itself first)
 
     matplotlib.rcParams.update(RC)
     matplotlib.rcParams["axes.prop_cycle"] = cycler(color=CYCLE)
@@ -168,7 +168,7 @@ def bar_chart(frame: pd.DataFrame, x: str, y: str, *, title: str, xlabel: str, y
         ax.bar_label(bars, labels=[value_format.format(v) for v in frame[y]], padding=2, fontsize=9)
     if group:
         present = list(dict.fromkeys(frame[group]))
-        handles = [Patch(color=c, label=group_label(g)) for g, c in zip(present, group_colours(present))]
+        handles = [Patch(color=c, label=group_label(g)) for g, c in zip(present, group_colours(present), strict=True)]
         ax.legend(handles=handles)
     return _finish(fig, ax, title, xlabel, ylabel)
 

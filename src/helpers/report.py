@@ -11,6 +11,7 @@ import html
 import importlib
 import importlib.util
 import json
+import os
 import re
 import shutil
 import sys
@@ -110,6 +111,7 @@ def execute_notebook(path: Path | str, out_path: Path | str, parameters: dict, c
 
     path = Path(path)
     kernel_cwd = str(Path(cwd or path.parent).resolve())
+    _absolute_pythonpath()
     papermill.execute_notebook(
         str(path), str(out_path), parameters=parameters, kernel_name=KERNEL_NAME,
         progress_bar=False, log_output=False,
@@ -120,6 +122,14 @@ def execute_notebook(path: Path | str, out_path: Path | str, parameters: dict, c
         resources={"metadata": {"path": kernel_cwd}},
         extra_arguments=KERNEL_ARGUMENTS,
     )
+
+
+def _absolute_pythonpath() -> None:
+    """Make relative PYTHONPATH entries (e.g. PYTHONPATH=src) absolute: kernels start in the notebooks' folder."""
+    entries = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    absolute = os.pathsep.join(str(Path(entry).resolve()) if entry else entry for entry in entries)
+    if os.environ.get("PYTHONPATH") and absolute != os.environ["PYTHONPATH"]:
+        os.environ["PYTHONPATH"] = absolute
 
 
 def notebook_parameters(path: Path | str, available: dict) -> dict:

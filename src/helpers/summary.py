@@ -1,0 +1,114 @@
+"""A year's results computed once from the processed tables, and its machine-readable summary.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from helpers import attitudes, emissions, factors, ingest, modeshare, reference
+from helpers.schemas import atomic_write_bytes
+
+
+@dataclass
+class YearResults:
+    """Everything the reports need about one survey year."""
+
+    year: int
+    tables: dict[str, pd.DataFrame]
+    report: dict
+    factor_set_year: int
+    factors: dict[str, float]
+    per_person: pd.DataFrame
+    main_modes: pd.DataFrame
+    coded_attitudes: pd.DataFrame
+    main_mode_rule: str
+
+    @property
+    def totals(self) -> dict[str, float]:
+        return emissions.totals(self.per_person)
+
+
+def year_results(processed_dir: Path, year: int, main_mode_rule: str = "longest") -> YearResults:
+    """Load a year's processed tables and compute per-person emissions, main modes and coded attitudes."""
+    data = ingest.load_year(processed_dir, year)
+    report = data.pop("report")
+    fac = factors.factors_by_mode(year)
+    per = emissions.per_respondent(data["respondents"], data["patterns"], data["legs"], fac)
+    per = per.merge(data["respondents"][["respondent_id", "route", "department"]], on="respondent_id", how="left")
+    main = modeshare.main_modes(data["patterns"], data["legs"], rule=main_mode_rule)
+    coded = attitudes.code_free_text(data["attitudes"])
+    return YearResults(year, data, report, factors.factor_set_year(year), fac, per, main, coded, main_mode_rule)
+
+
+def _counts(series: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in series.items() if int(v) > 0}
+
+
+def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | None = None,
+                  main_mode_rule: str = "longest") -> dict:
+    """summary.json content: full-precision figures of one year (rounding is for display only)."""
+    from helpers import config
+
+    processed_dir = Path(processed_dir or config.PROCESSED / config.DEFAULT_DATASET)
+    res = year_results(processed_dir, year, main_mode_rule)
+    tot = res.totals
+    legs = res.tables["legs"]
+    cars = attitudes.petrol_car_users(res.main_modes)
+    has_attitudes = len(res.coded_attitudes) > 0
+    out = {
+        "year": year,
+        "respondents": tot["respondents"],
+        "routes": res.report["routes"],
+        "daily_total_kgco2e": tot["daily_total_kgco2e"],
+        "annual_total_kgco2e": tot["annual_total_kgco2e"],
+        "mean_intensity_kgco2e_per_pkm": tot["mean_intensity_kgco2e_per_pkm"],
+        "ratio_intensity_kgco2e_per_pkm": tot["ratio_intensity_kgco2e_per_pkm"],
+        "distance_bins": {str(k): int(v) for k, v in emissions.distance_distribution(res.per_person).items()},
+        "legs": {g: int(v) for g, v in modeshare.leg_share_by_group(legs)["count"].items()},
+        "main_modes": {g: int(v) for g, v in modeshare.main_share_by_group(res.main_modes)["count"].items()},
+        "leg_counts_by_mode": _counts(modeshare.leg_share_by_mode(legs)["count"]),
+        "main_mode_counts_by_mode": _counts(modeshare.main_share_by_mode(res.main_modes)["count"]),
+        "petrol_car_main_mode_users": int(len(cars)),
+        "alternatives": _counts(attitudes.persons_by_code(res.coded_attitudes, "alternative", cars)) if has_attitudes else {},
+        "barriers": _counts(attitudes.persons_by_code(res.coded_attitudes, "barrier", cars)) if has_attitudes else {},
+        "incentives": _counts(attitudes.persons_by_code(res.coded_attitudes, "incentive")) if has_attitudes else {},
+        "main_mode_rule": main_mode_rule,
+        "walk_rule": res.report.get("walk_rule", "all_walks"),
+        "factor_set_year": res.factor_set_year,
+        "ingest": {k: res.report[k] for k in ("raw_rows", "accepted", "declined", "duplicates", "rejected",
+                                              "carried_over", "reconciles")},
+    }
+    try:
+        from helpers import business_travel
+    except ImportError:
+        business_travel = None
+    if business_travel is not None:
+        bt = business_travel.business_summary(processed_dir / str(year))
+        if bt is not None:
+            out["business_travel"] = bt
+    return out
+
+
+def write_summary(year: int, raw_dir: Path, processed_dir: Path, out_dir: Path, params: dict | None = None) -> Path:
+    """Write <out_dir>/summary.json for a run."""
+    rule = (params or {}).get("main_mode_rule", "longest")
+    summary = build_summary(year, raw_dir=raw_dir, processed_dir=processed_dir, main_mode_rule=rule)
+    path = Path(out_dir) / "summary.json"
+    atomic_write_bytes(path, (json.dumps(summary, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    return path
+
+
+def group_label_table() -> dict[str, str]:
+    """Group id -> 'zh（en）' display names."""
+    zh, en = reference.group_names("zh"), reference.group_names("en")
+    return {g: f"{zh[g]}" for g in zh} | {f"{g}_en": en[g] for g in en}
+
+
+def base_results(processed_dir: Path, base_year: int | None, main_mode_rule: str = "longest") -> YearResults | None:
+    """The comparison year's results, or None when that year has not been processed."""
+    if not base_year or not (Path(processed_dir) / str(base_year) / "respondents.parquet").exists():
+        return None
+    return year_results(processed_dir, base_year, main_mode_rule)

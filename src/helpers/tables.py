@@ -1,0 +1,107 @@
+"""Display tables for the reports: zh-TW headers, formatted numbers, base-year comparison columns."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from helpers import config, reference
+
+
+def fmt_kg(value: float) -> str:
+    """kgCO2e with thousands separators and 2 decimals: 44,950.43."""
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.2f}"
+
+
+def fmt_int(value: float) -> str:
+    """A count with thousands separators."""
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{int(value):,d}"
+
+
+def fmt_pct(value: float) -> str:
+    """A share as a percentage with 2 decimals: 31.02%."""
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.2f}%"
+
+
+def fmt_pp(value: float) -> str:
+    """A difference of shares in percentage points, signed: +0.23 個百分點."""
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:+.2f}"
+
+
+def fmt_signed(value: float, decimals: int = 2) -> str:
+    """A signed difference with thousands separators."""
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+,.{decimals}f}"
+
+
+def show(frame: pd.DataFrame, caption: str | None = None):
+    """A display-ready HTML table without the index (strings are shown as given)."""
+    styler = frame.style.hide(axis="index")
+    if caption:
+        styler = styler.set_caption(caption)
+    return styler.set_table_styles([
+        {"selector": "caption", "props": "caption-side: top; font-weight: bold; text-align: left; padding: 4px 0;"},
+        {"selector": "th", "props": "text-align: center; background: #f0f3f7;"},
+        {"selector": "td", "props": "text-align: right; padding: 2px 10px;"},
+        {"selector": "td:first-child", "props": "text-align: left;"},
+    ])
+
+
+def share_comparison(current: pd.DataFrame, base: pd.DataFrame | None, year: int, base_year: int | None,
+                     names: dict[str, str], key_label: str, drop_empty: bool = True) -> pd.DataFrame:
+    """Counts and shares of a year beside the base year with the difference in percentage points (Tables 6-7)."""
+    frame = pd.DataFrame({"key": current.index, "n": current["count"].to_numpy(), "s": current["share"].to_numpy()})
+    if base is not None:
+        frame["bn"] = frame["key"].map(base["count"]).fillna(0).astype(int)
+        frame["bs"] = frame["key"].map(base["share"]).fillna(0.0)
+    if drop_empty:
+        keep = frame["n"] > 0
+        if base is not None:
+            keep |= frame["bn"] > 0
+        frame = frame[keep]
+    total = {"key": "合計 Total", "n": frame["n"].sum(), "s": frame["s"].sum()}
+    if base is not None:
+        total |= {"bn": frame["bn"].sum(), "bs": frame["bs"].sum()}
+    frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+    y, b = config.year_label(year), (config.year_label(base_year) if base_year else "")
+    out = pd.DataFrame({key_label: frame["key"].map(lambda k: names.get(k, k)),
+                        f"{y} 數量": frame["n"].map(fmt_int), f"{y} 比例": frame["s"].map(fmt_pct)})
+    if base is not None:
+        out[f"{b} 數量"] = frame["bn"].map(fmt_int)
+        out[f"{b} 比例"] = frame["bs"].map(fmt_pct)
+        out["差異（百分點）"] = (frame["s"] - frame["bs"]).map(fmt_pp)
+    return out
+
+
+def mode_label(mode_id: str) -> str:
+    """'臺北捷運 Taipei MRT' style label."""
+    zh, en = reference.mode_names("zh"), reference.mode_names("en")
+    return f"{zh.get(mode_id, mode_id)}"
+
+
+def group_label(group: str) -> str:
+    """'大眾運輸 Public transport' style label."""
+    zh, en = reference.group_names("zh"), reference.group_names("en")
+    return f"{zh.get(group, group)} {en.get(group, '')}".strip()
+
+
+ROUTE_LABELS = {
+    "A": "A 沿用去年資料，通勤未改變 Reuse, unchanged",
+    "B": "B 沿用但通勤已改變，重新填寫 Reuse, changed",
+    "C": "C 新進同仁（或首年調查），全部填答 New / first year",
+    "D": "D 不同意，刪除資料 Declined, deleted",
+}
+WALK_RULE_TEXT = {
+    "all_walks": "本年問卷記錄所有步行段（含 500 公尺以下）。",
+    "walks_from_500m": "本年問卷未要求填寫 500 公尺以下的步行段。",
+}
+
+
+def walk_rule_note(rule: str, base_rule: str | None) -> str | None:
+    """A caveat when two years' questionnaires recorded short walks differently (None if they agree)."""
+    if base_rule is None or rule == base_rule:
+        return None
+    return ("**注意（walking rule differs）：** 兩年度問卷對步行段的記錄規則不同 — "
+            f"{WALK_RULE_TEXT.get(base_rule, base_rule)} {WALK_RULE_TEXT.get(rule, rule)} "
+            "因此「運具次數」（leg counts）中的步行與非機動運具段數差異部分來自問卷設計，並非行為改變；"
+            "「旅次主運具」與排放量幾乎不受影響（短程步行的排放係數為 0）。")
