@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import config, factors, privacy, reference
+from helpers import config, factors, privacy, reference, tables
 from helpers.schemas import REJECTS, Column, Schema, atomic_write_bytes, read_table, write_table
 
 # ----------------------------------------------------------------------------------------------- constants
@@ -46,7 +46,6 @@ FAMILIES = ("taxi", "mrt", "bus")
 EXCLUDE = "exclude"  # mapping value for modes outside category 6 (agency-owned vehicles: scope 1/2)
 METERS_PER_KM = 1000.0
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), for great-circle distances
-MINUTES_PER_DAY = 24 * 60
 
 # Distance methods, best first, with the data-quality flag each gives (GHG Protocol: distance-based > spend-based).
 METHODS = ("station_table", "distance_table", "taxi_tariff", "fare_estimate", "great_circle", "spend_based")
@@ -121,12 +120,16 @@ COLUMN_LABELS = {
     "trip_type": "單程/來回", "modes": "交通工具", "amount_ntd": "金額（元）", "flags": "註記",
     "trip_no": "出差單號", "direction": "方向", "leg_no": "段次", "origin_station": "起站",
     "destination_station": "迄站", "applicants": "申請人數", "file": "檔案", "row": "列",
-    "column": "欄位", "value": "內容", "reason_code": "原因代碼", "reason": "原因", "factor_kgco2e_per_pkm": "係數（kgCO2e/人公里）",
+    "column": "欄位", "value": "內容", "reason_code": "原因", "reason": "說明", "rides_share": "趟次占比",
+    "factor_kgco2e_per_pkm": "係數（kgCO2e/人公里）", "taxi_claims": "計程車件數", "mrt_claims": "含捷運件數",
+    "bus_claims": "含公車件數",
 }
 
 SAMPLE_YEAR = 2025
 SAMPLE_SEED = 20251030
-TARGET_KGCO2E = 69.63  # the pilot's short-trip total 2025-10-30..2025-12-31 (shared/DOMAIN.md §6)
+# The study's pilot, 2025-10-30..2025-12-31 (shared/DOMAIN.md §6; its conclusion chapter quotes 74.22 kgCO2e,
+# its results chapter 69.63): the sample reproduces these figures.
+PILOT_2025 = {"claims": 47, "taxi_claims": 42, "mrt_claims": 3, "bus_claims": 5, "total_kgco2e": 69.63}
 
 
 # ------------------------------------------------------------------------------------------------- schemas
@@ -406,6 +409,14 @@ def load_reference(reference_dir: Path | None = None) -> Reference:
                      rules, station_distances, long_modes, long_distances, long_stations, versions)
 
 
+def _display_path(path: Path) -> str:
+    """A path relative to the repository when inside it (reports should not carry machine paths)."""
+    try:
+        return str(Path(path).resolve().relative_to(config.ROOT.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
@@ -592,7 +603,7 @@ class _Rejects:
         """All records so far as a REJECTS table."""
         if not self.frames:
             return REJECTS.empty()
-        return REJECTS.validate(pd.concat(self.frames, ignore_index=True))
+        return REJECTS.validate(pd.concat(self.frames, ignore_index=True).sort_values("row", kind="stable"))
 
 
 def _check_common(raw: pd.DataFrame, cols: dict, rej: _Rejects, year: int, employee_field: str = "employee_no"):
@@ -615,8 +626,10 @@ def _check_common(raw: pd.DataFrame, cols: dict, rej: _Rejects, year: int, emplo
 
 # ---------------------------------------------------------------------------------------------- short trips
 
-def parse_claims(raw: pd.DataFrame, cols: dict, ref: Reference, year: int, file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Check and parse the export's rows -> (claims with one row per accepted row, rejects)."""
+def parse_claims(raw: pd.DataFrame, cols: dict, ref: Reference, year: int, file: str
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Check and parse the export's rows -> (claims: one row per accepted row, parts: one row per claim and mode,
+    rejects). parts.row_index refers to the index of claims."""
     spec = ref.mapping["claims"]
     rej = _Rejects(file)
     rows = raw["_row"]
@@ -631,9 +644,11 @@ def parse_claims(raw: pd.DataFrame, cols: dict, ref: Reference, year: int, file:
     trip_labels = {_norm1(k): v for k, v in spec["trip_types"].items()}
     trip_text = get("trip_type")
     trip_type = normalise_label(trip_text).map(trip_labels).astype("string")
-    bad = trip_type.isna()
-    rej.add(rows[bad], cols["trip_type"], trip_text[bad], "unknown_trip_type" if trip_text[bad].notna().any() else
-            "missing_value", f"expected one of {list(spec['trip_types'])}")
+    rej.add(rows[trip_text.isna()], cols["trip_type"], None, "missing_value",
+            f"expected one of {list(spec['trip_types'])}")
+    bad = trip_text.notna() & trip_type.isna()
+    rej.add(rows[bad], cols["trip_type"], trip_text[bad], "unknown_trip_type",
+            f"expected one of {list(spec['trip_types'])}")
 
     amount_text = get("amount_ntd")
     amount = parse_amounts(amount_text)
@@ -666,8 +681,8 @@ def parse_claims(raw: pd.DataFrame, cols: dict, ref: Reference, year: int, file:
     to_electric = (parts["mode_id"] == "taxi_petrol") & electric.loc[parts["_idx"]].to_numpy()
     parts.loc[to_electric, "mode_id"] = "taxi_electric"
     parts = parts.dropna(subset=["mode_id"]).drop_duplicates(["_idx", "mode_id"])
-    excluded = parts["mode_id"] == EXCLUDE
-    only_excluded = parts.groupby("_idx")["mode_id"].agg(lambda s: (s == EXCLUDE).all())
+    excluded = parts["mode_id"] == EXCLUDE  # an agency car next to a taxi in one claim: the car part is dropped
+    only_excluded = excluded.groupby(parts["_idx"]).all()
     only_excluded = only_excluded[only_excluded].index
     rej.add(rows.loc[only_excluded], cols["modes"], mode_text.loc[only_excluded], "out_of_boundary",
             "agency-owned vehicle: scope 1/2, outside category 6 (business travel); not counted")
@@ -707,9 +722,8 @@ def parse_claims(raw: pd.DataFrame, cols: dict, ref: Reference, year: int, file:
     claims["n_modes"] = parts.groupby("_idx").size().reindex(claims.index).astype("int64")
     for family in FAMILIES:
         claims[f"includes_{family}"] = fams[family].reindex(claims.index).astype(bool)
-    parts = parts.rename(columns={"_idx": "row_index"})[["row_index", "part_no", "mode_id", "family"]].reset_index(drop=True)
-    claims.attrs["parts"] = parts
-    return claims, rejects
+    parts = parts.rename(columns={"_idx": "row_index"})[["row_index", "part_no", "mode_id", "family"]]
+    return claims, parts.reset_index(drop=True), rejects
 
 
 def _assign_tariffs(claims: pd.DataFrame, ref: Reference) -> pd.DataFrame:
@@ -740,10 +754,11 @@ def _assign_tariffs(claims: pd.DataFrame, ref: Reference) -> pd.DataFrame:
 
 def _night(times: pd.Series, start_min: pd.Series, end_min: pd.Series) -> pd.Series:
     """Boarding time within the night window [start, end) that may span midnight; False when time is missing."""
-    minutes = times.str.slice(0, 2).astype("float64") * 60 + times.str.slice(3, 5).astype("float64")
+    minutes = (pd.to_numeric(times.str.slice(0, 2), errors="coerce") * 60
+               + pd.to_numeric(times.str.slice(3, 5), errors="coerce"))
     spans = start_min > end_min
     inside = np.where(spans, (minutes >= start_min) | (minutes < end_min), (minutes >= start_min) & (minutes < end_min))
-    return pd.Series(inside, index=times.index).fillna(False).astype(bool)
+    return pd.Series(inside & minutes.notna().to_numpy(), index=times.index).astype(bool)
 
 
 def _join_flags(frame: pd.DataFrame, names: list[str]) -> pd.Series:
@@ -757,14 +772,14 @@ def _join_flags(frame: pd.DataFrame, names: list[str]) -> pd.Series:
 
 def compute_rides(claims: pd.DataFrame, parts: pd.DataFrame, ref: Reference, fac: dict[str, float],
                   has_time_column: bool) -> pd.DataFrame:
-    """One row per ride and mode: allocated fare, distance (km), method, quality, flags, factor and kgCO2e."""
-    tariff = _assign_tariffs(claims, ref)
-    claims_t = claims.join(tariff)
-    night = _night(claims["time"].fillna(""), claims_t["night_start_min"], claims_t["night_end_min"])
-    p = parts.reset_index(drop=True).join(claims_t[["claim_id", "rides", "amount_ntd", "n_modes", "time", "origin", "destination",
-                             "origin_station", "destination_station", "flagfall_ntd", "flagfall_km", "step_ntd",
-                             "step_m", "night_surcharge_ntd", "holiday_ntd"]], on="row_index")
-    p["night"] = night.reindex(p["row_index"]).to_numpy()
+    """One row per ride and mode: allocated fare, distance (km), method, quality, flags, factor and kgCO2e.
+
+    `claims` carries its taxi tariff columns (_assign_tariffs) and `night`; `parts` one row per claim and mode.
+    """
+    p = parts.reset_index(drop=True).join(claims[[
+        "claim_id", "rides", "amount_ntd", "n_modes", "time", "night", "origin", "destination", "origin_station",
+        "destination_station", "flagfall_ntd", "flagfall_km", "step_ntd", "step_m", "night_surcharge_ntd",
+        "holiday_ntd"]], on="row_index")
     p = p.merge(ref.rules.drop(columns=["family"]), on="mode_id", how="left").set_index(p.index)
 
     # station lookup (MRT/bus): the station columns, else origin/destination themselves
@@ -866,32 +881,28 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
     file = f"{raw_year_dir.name}/{path.name}"
     raw, encoding = read_export(path)
     cols = map_headers(list(raw.columns), ref.mapping["claims"]["fields"], path)
-    claims, rejects = parse_claims(raw, cols, ref, year, file)
-    parts = claims.attrs.pop("parts")
+    claims, parts, rejects = parse_claims(raw, cols, ref, year, file)
     fac = factors.factors_by_mode(year)
 
-    # a taxi claim dated before every tariff version cannot be converted: reject it
-    if len(claims):
-        tariff = _assign_tariffs(claims, ref)
-        no_tariff = claims["includes_taxi"] & tariff["flagfall_ntd"].isna()
-        if no_tariff.any():
-            extra = _Rejects(file)
-            extra.add(claims.loc[no_tariff, "source_row"], cols["date"],
-                      claims.loc[no_tariff, "date"].dt.strftime("%Y-%m-%d"), "no_tariff",
-                      f"expected a date on or after the earliest taxi tariff in {TARIFF_FILE}; add the older tariff")
-            rejects = REJECTS.validate(pd.concat([rejects, extra.frame()], ignore_index=True))
-            claims = claims[~no_tariff]
-            parts = parts[parts["row_index"].isin(claims.index)]
-
+    # taxi tariff of each claim; a taxi claim dated before every tariff version cannot be converted: reject it
+    claims = claims.join(_assign_tariffs(claims, ref))
+    no_tariff = claims["includes_taxi"] & claims["flagfall_ntd"].isna()
+    if no_tariff.any():
+        extra = _Rejects(file)
+        extra.add(claims.loc[no_tariff, "source_row"], cols["date"],
+                  claims.loc[no_tariff, "date"].dt.strftime("%Y-%m-%d"), "no_tariff",
+                  f"expected a date on or after the earliest taxi tariff in {TARIFF_FILE}; add the older tariff")
+        rejects = REJECTS.validate(pd.concat([rejects, extra.frame()], ignore_index=True))
+        claims = claims[~no_tariff]
+        parts = parts[parts["row_index"].isin(claims.index)]
+    claims["night"] = _night(claims["time"], claims["night_start_min"], claims["night_end_min"])
     claims["applicant_id"] = privacy.pseudonymise(claims["employee_no"])
-    rides = compute_rides(claims, parts, ref, fac, "time" in cols)
-    tariff = _assign_tariffs(claims, ref) if len(claims) else None
-    claims["night"] = (_night(claims["time"].fillna(""), tariff["night_start_min"], tariff["night_end_min"])
-                       if tariff is not None else pd.Series(dtype=bool))
-    table = summarise_claims(claims, rides)
-    table = table.drop(columns=["employee_no", "city"])
-    if table.empty:
-        table = CLAIMS.empty()
+
+    if len(claims):
+        rides = compute_rides(claims, parts, ref, fac, "time" in cols)
+        table = summarise_claims(claims, rides)[CLAIMS.names]
+    else:
+        rides, table = RIDES.empty(), CLAIMS.empty()
 
     long_trips, long_rejects, long_report = ingest_long_trips(raw_year_dir, year, ref, fac)
     all_rejects = REJECTS.validate(pd.concat([rejects, long_rejects], ignore_index=True))
@@ -917,7 +928,7 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
         "total_kgco2e": float(rides["emission_kgco2e"].sum()),
         "long_trips": long_report,
         "factor_set_year": factors.factor_set_year(year),
-        "reference": {"folder": str(ref.folder), "files_sha256_12": ref.versions},
+        "reference": {"folder": _display_path(ref.folder), "files_sha256_12": ref.versions},
     }
     sanity_check_outputs(table, rides, long_trips, report)
 
@@ -963,53 +974,62 @@ def ingest_long_trips(raw_year_dir: Path, year: int, ref: Reference, fac: dict[s
     employee, dates = _check_common(raw, cols, rej, year)
     trip_no = raw[cols["trip_no"]].astype("string")
     rej.add(rows[trip_no.isna()], cols["trip_no"], None, "missing_value", "expected the trip's number (出差單號)")
-    direction = normalise_label(raw[cols["direction"]]).map({_norm1(k): v for k, v in spec["directions"].items()})
-    bad = direction.isna()
-    rej.add(rows[bad], cols["direction"], raw.loc[bad, cols["direction"]], "unknown_direction",
+    dir_text = raw[cols["direction"]]
+    direction = normalise_label(dir_text).map({_norm1(k): v for k, v in spec["directions"].items()}).astype("string")
+    rej.add(rows[dir_text.isna()], cols["direction"], None, "missing_value",
             f"expected one of {list(spec['directions'])}")
-    mode_id = normalise_label(raw[cols["mode"]]).map({_norm1(k): v for k, v in spec["modes"].items()}).astype("string")
-    bad = mode_id.isna()
-    rej.add(rows[bad], cols["mode"], raw.loc[bad, cols["mode"]], "unknown_mode",
+    bad = dir_text.notna() & direction.isna()
+    rej.add(rows[bad], cols["direction"], dir_text[bad], "unknown_direction", f"expected one of {list(spec['directions'])}")
+    mode_text = raw[cols["mode"]]
+    mode_id = normalise_label(mode_text).map({_norm1(k): v for k, v in spec["modes"].items()}).astype("string")
+    rej.add(rows[mode_text.isna()], cols["mode"], None, "missing_value", f"expected one of {list(spec['modes'])}")
+    bad = mode_text.notna() & mode_id.isna()
+    rej.add(rows[bad], cols["mode"], mode_text[bad], "unknown_mode",
             f"expected one of {list(spec['modes'])} (add a new label to {MAPPING_FILE})")
     o_text, d_text = raw[cols["origin_station"]], raw[cols["destination_station"]]
     rej.add(rows[o_text.isna()], cols["origin_station"], None, "missing_value", "expected the origin station")
     rej.add(rows[d_text.isna()], cols["destination_station"], None, "missing_value", "expected the destination station")
     leg_text = raw[cols["leg_no"]] if "leg_no" in cols else pd.Series(pd.NA, index=raw.index, dtype="string")
     leg_no = pd.to_numeric(leg_text, errors="coerce")
-    bad = leg_text.notna() & ~(leg_no >= 1)
-    rej.add(rows[bad], cols.get("leg_no"), leg_text[bad], "bad_amount", "expected a leg number 1, 2, ...")
-    leg_no = leg_no.fillna(pd.DataFrame({"t": trip_no, "d": direction}).groupby(["t", "d"], dropna=False).cumcount() + 1)
-    dup = pd.DataFrame({"t": trip_no, "d": direction, "l": leg_no}).duplicated(keep="first") & trip_no.notna()
+    bad = leg_text.notna() & ~((leg_no >= 1) & (leg_no == np.floor(leg_no)))
+    rej.add(rows[bad], cols.get("leg_no"), leg_text[bad], "bad_leg_no", "expected a leg number 1, 2, ...")
+    keys = pd.DataFrame({"t": trip_no, "d": direction})
+    leg_no = leg_no.fillna(keys.groupby(["t", "d"], dropna=False).cumcount() + 1)
+    dup = keys.assign(l=leg_no).duplicated(keep="first") & trip_no.notna() & direction.notna()
     rej.add(rows[dup], cols["trip_no"], trip_no[dup], "duplicate_leg",
             "expected one row per trip, direction and leg (段次); the later row is rejected")
 
     legs = pd.DataFrame({"trip_no": trip_no, "source_row": rows, "employee_no": employee, "direction": direction,
                          "leg_no": leg_no, "date": dates, "mode_id": mode_id,
                          "origin_station": o_text, "destination_station": d_text})
-    ok = ~rows.isin(rej.frame()["row"].astype("int64"))
-    legs = legs[ok].copy()
+    legs = legs[~rows.isin(rej.frame()["row"].astype("int64"))].copy()
+
+    # canonical station names (aliases) in the mode's network, then the table, else great-circle x detour
     network = legs["mode_id"].map({m: s["network"] for m, s in ref.long_modes.items()})
     canon = ref.long_stations.set_index(["network", "alias"])["station"]
-    a_norm, b_norm = normalise_station(legs["origin_station"]), normalise_station(legs["destination_station"])
-    a = pd.Series(canon.reindex(pd.MultiIndex.from_arrays([network, a_norm])).to_numpy(), index=legs.index).fillna(a_norm)
-    b = pd.Series(canon.reindex(pd.MultiIndex.from_arrays([network, b_norm])).to_numpy(), index=legs.index).fillna(b_norm)
-    table_km = pd.DataFrame({"mode_id": legs["mode_id"], "a": a, "b": b}).merge(
-        ref.long_distances, on=["mode_id", "a", "b"], how="left")["distance_km"].to_numpy()
     xy = ref.long_stations.drop_duplicates(["network", "station"]).set_index(["network", "station"])[["lat", "lon"]]
-    pa = xy.reindex(pd.MultiIndex.from_arrays([network, a])).set_index(legs.index)
-    pb = xy.reindex(pd.MultiIndex.from_arrays([network, b])).set_index(legs.index)
+    ends = {}
+    for side in ("origin_station", "destination_station"):
+        name = normalise_station(legs[side])
+        found = canon.reindex(pd.MultiIndex.from_arrays([network, name])).to_numpy()
+        name = pd.Series(found, index=legs.index, dtype="string").fillna(name)
+        ends[side] = (name, xy.reindex(pd.MultiIndex.from_arrays([network, name])).set_index(legs.index))
+    (a, pa), (b, pb) = ends["origin_station"], ends["destination_station"]
+    looked = pd.DataFrame({"mode_id": legs["mode_id"], "a": a, "b": b}).merge(
+        ref.long_distances, on=["mode_id", "a", "b"], how="left")
+    table_km = pd.Series(looked["distance_km"].to_numpy(), index=legs.index)
     detour = legs["mode_id"].map({m: float(s["detour_factor"]) for m, s in ref.long_modes.items()})
     gc_km = great_circle_km(pa["lat"], pa["lon"], pb["lat"], pb["lon"]) * detour
-    in_table = pd.Series(table_km, index=legs.index).notna()
+    in_table = table_km.notna()
     unknown = ~in_table & gc_km.isna()
-    for side, known in (("origin_station", pa["lat"].notna()), ("destination_station", pb["lat"].notna())):
-        bad = unknown & ~known
+    for side, point in (("origin_station", pa), ("destination_station", pb)):
+        bad = unknown & point["lat"].isna()
         rej.add(legs.loc[bad, "source_row"], cols[side], legs.loc[bad, side], "unknown_station",
                 f"expected a station of {LONG_DISTANCES_FILE} or {LONG_STATIONS_FILE} for this mode "
                 f"(add the pair or the station's coordinates)")
-    legs = legs[~unknown]
-    in_table, gc_km = in_table[~unknown], gc_km[~unknown]
-    legs["distance_km"] = np.where(in_table, pd.Series(table_km, index=in_table.index.union(unknown.index)).reindex(in_table.index), gc_km)
+    legs = legs[~unknown].copy()
+    in_table = in_table[~unknown]
+    legs["distance_km"] = table_km[~unknown].where(in_table, gc_km[~unknown])
     legs["method"] = np.where(in_table, "distance_table", "great_circle")
     legs["quality"] = legs["method"].map(METHOD_QUALITY)
     legs["flags"] = pd.Series(np.where(in_table, None, "great_circle"), index=legs.index, dtype="string")
@@ -1020,8 +1040,8 @@ def ingest_long_trips(raw_year_dir: Path, year: int, ref: Reference, fac: dict[s
         raise ValueError(f"no emission factor for long-trip mode(s) {missing}; see {LONG_MODES_FILE}")
     legs["emission_kgco2e"] = legs["distance_km"] * legs["factor_kgco2e_per_pkm"]
     legs["applicant_id"] = privacy.pseudonymise(legs["employee_no"])
-    legs = LONG_TRIPS.validate(legs.drop(columns="employee_no").sort_values(["trip_no", "direction", "leg_no"],
-                                                                               key=lambda s: s.map({"outbound": 0, "return": 1}) if s.name == "direction" else s))
+    legs["_dir"] = legs["direction"].map({"outbound": 0, "return": 1})
+    legs = LONG_TRIPS.validate(legs.sort_values(["trip_no", "_dir", "leg_no"])[LONG_TRIPS.names])
     rejects = rej.frame()
     rejected_rows = int(rejects["row"].nunique())
     report = {"file": file, "sha256": _sha256(path), "encoding": encoding, "raw_rows": int(len(raw)),
@@ -1082,51 +1102,69 @@ def business_summary(processed_year_dir: Path) -> dict | None:
 
 # ------------------------------------------------------------------------------- tables for the notebook
 
-def totals_by_mode(rides: pd.DataFrame) -> pd.DataFrame:
-    """Per mode: claims, rides, km, kgCO2e and share of kgCO2e, with the mode's zh-TW name; total row last."""
-    names = reference.mode_names("zh")
-    g = rides.groupby("mode_id")
-    out = pd.DataFrame({"claims": g["claim_id"].nunique(), "rides": g.size(), "distance_km": g["distance_km"].sum(),
-                        "emission_kgco2e": g["emission_kgco2e"].sum()}).sort_values("emission_kgco2e", ascending=False)
-    out.insert(0, "mode", out.index.map(names))
-    return _with_total(out.reset_index(drop=True), rides, "mode")
+# Number formats for display: kg with 2 decimals, km with 1, NTD whole, shares as percentages.
+FORMATS = {"distance_km": "{:,.1f}", "emission_kgco2e": "{:,.2f}", "share": "{:.1%}", "rides_share": "{:.1%}",
+           "claims_share": "{:.1%}", "amount_ntd": "{:,.0f}", "claims": "{:,.0f}", "rides": "{:,.0f}",
+           "factor_kgco2e_per_pkm": "{:.3f}", "taxi_claims": "{:,.0f}", "mrt_claims": "{:,.0f}",
+           "bus_claims": "{:,.0f}"}
 
 
-def totals_by_method(rides: pd.DataFrame) -> pd.DataFrame:
-    """Per distance method: its quality, rides, km, kgCO2e and share of kgCO2e; total row last."""
-    g = rides.groupby("method")
-    out = pd.DataFrame({"claims": g["claim_id"].nunique(), "rides": g.size(), "distance_km": g["distance_km"].sum(),
-                        "emission_kgco2e": g["emission_kgco2e"].sum()}).reindex([m for m in METHODS if m in g.groups])
-    out.insert(0, "quality", out.index.map(METHOD_QUALITY).map(QUALITY_LABELS))
-    out.insert(0, "method", out.index.map(METHOD_LABELS))
-    return _with_total(out.reset_index(drop=True), rides, "method")
+def show(frame: pd.DataFrame, caption: str | None = None):
+    """A report table (tables.show): zh-TW headers, thousands separators, kg to 2 decimals, blanks for NA."""
+    out = frame.copy()
+    for col, fmt in FORMATS.items():
+        if col in out.columns:
+            numeric = pd.to_numeric(out[col], errors="coerce")
+            out[col] = numeric.map(fmt.format, na_action="ignore").fillna(out[col].astype("string")).fillna("")
+    return tables.show(out.rename(columns=COLUMN_LABELS).fillna(""), caption)
 
 
 def _with_total(out: pd.DataFrame, rides: pd.DataFrame, label_col: str) -> pd.DataFrame:
-    total = rides["emission_kgco2e"].sum()
+    total = float(rides["emission_kgco2e"].sum())
     out["share"] = out["emission_kgco2e"] / total if total else 0.0
     row = {c: "" for c in out.columns}
-    row.update({label_col: "合計 Total", "claims": rides["claim_id"].nunique(), "rides": len(rides),
+    row.update({label_col: "合計", "claims": rides["claim_id"].nunique(), "rides": len(rides),
                 "distance_km": rides["distance_km"].sum(), "emission_kgco2e": total, "share": 1.0 if total else 0.0})
     return pd.concat([out, pd.DataFrame([row])], ignore_index=True)
 
 
+def _ride_totals(rides: pd.DataFrame, by: str) -> pd.DataFrame:
+    g = rides.groupby(by)
+    return pd.DataFrame({"claims": g["claim_id"].nunique(), "rides": g.size(),
+                         "distance_km": g["distance_km"].sum(), "emission_kgco2e": g["emission_kgco2e"].sum()})
+
+
+def totals_by_mode(rides: pd.DataFrame) -> pd.DataFrame:
+    """Per mode: claims, rides, km, kgCO2e and share of kgCO2e (largest first), with a total row."""
+    out = _ride_totals(rides, "mode_id").sort_values("emission_kgco2e", ascending=False)
+    out.insert(0, "mode", out.index.map(reference.mode_names("zh")))
+    return _with_total(out.reset_index(drop=True), rides, "mode")
+
+
+def totals_by_method(rides: pd.DataFrame) -> pd.DataFrame:
+    """Per distance method (best first): its quality, claims, rides, km, kgCO2e and share, with a total row."""
+    out = _ride_totals(rides, "method")
+    out = out.reindex([m for m in METHODS if m in out.index])
+    out.insert(0, "quality", out.index.map(METHOD_QUALITY).map(zh(QUALITY_LABELS)))
+    out.insert(0, "method", out.index.map(zh(METHOD_LABELS)))
+    return _with_total(out.reset_index(drop=True), rides, "method")
+
+
 def quality_shares(rides: pd.DataFrame) -> pd.DataFrame:
-    """Per data-quality level: rides, share of rides, kgCO2e and share of kgCO2e (all levels listed)."""
+    """Per data-quality level (all four listed): rides and kgCO2e with their shares."""
     g = rides.groupby("quality")
     out = pd.DataFrame({"rides": g.size(), "emission_kgco2e": g["emission_kgco2e"].sum()}).reindex(
         list(QUALITY_LEVELS), fill_value=0)
     n, total = out["rides"].sum(), out["emission_kgco2e"].sum()
     out["rides_share"] = out["rides"] / n if n else 0.0
     out["share"] = out["emission_kgco2e"] / total if total else 0.0
-    out.insert(0, "quality", out.index.map(QUALITY_LABELS))
-    return out.reset_index(drop=True)
+    out.insert(0, "quality", out.index.map(zh(QUALITY_LABELS)))
+    return out.reset_index(drop=True)[["quality", "rides", "rides_share", "emission_kgco2e", "share"]]
 
 
 def monthly(claims: pd.DataFrame) -> pd.DataFrame:
-    """Per calendar month: claims, taxi/MRT/bus claims, km and kgCO2e (months without claims inside the span: 0)."""
-    month = claims["date"].dt.to_period("M")
-    g = claims.groupby(month)
+    """Per calendar month (gaps filled with 0): claims, taxi/MRT/bus claims, km and kgCO2e."""
+    g = claims.groupby(claims["date"].dt.to_period("M"))
     out = pd.DataFrame({"claims": g.size(), "taxi_claims": g["includes_taxi"].sum(),
                         "mrt_claims": g["includes_mrt"].sum(), "bus_claims": g["includes_bus"].sum(),
                         "distance_km": g["distance_km"].sum(), "emission_kgco2e": g["emission_kgco2e"].sum()})
@@ -1136,74 +1174,146 @@ def monthly(claims: pd.DataFrame) -> pd.DataFrame:
     return out.rename_axis("month").reset_index()
 
 
-def review_list(claims: pd.DataFrame, rides: pd.DataFrame) -> pd.DataFrame:
-    """Claims that needed an estimate or carry a flag: pseudonymous id, raw row, fare, km, method, reasons (zh)."""
-    out = claims[claims["needs_review"]].copy()
-    flag_text = out["flags"].fillna("").str.split(";").map(lambda fs: "；".join(FLAG_LABELS[f].split(" ")[0] for f in fs if f))
-    method_text = out["methods"].str.split("+").map(lambda ms: "＋".join(METHOD_LABELS[m].split(" ")[0] for m in ms))
-    names = reference.mode_names("zh")
-    mode_text = out["modes"].str.split("+").map(lambda ms: "、".join(names.get(m, m) for m in ms))
+def _codes_to_text(codes: pd.Series, labels: dict[str, str], sep_in: str, sep_out: str) -> pd.Series:
+    """'a;b' code lists -> 'label a<sep_out>label b' (NA/empty -> '')."""
+    long = codes.fillna("").str.split(sep_in).explode()
+    text = long.map(labels).dropna()
+    return text.groupby(level=0).agg(sep_out.join).reindex(codes.index, fill_value="")
+
+
+def review_list(claims: pd.DataFrame) -> pd.DataFrame:
+    """Claims that needed an estimate or carry a flag: pseudonymous id, raw data row, amount, km, method, reasons."""
+    out = claims[claims["needs_review"]].reset_index(drop=True)
     return pd.DataFrame({
         "claim_id": out["claim_id"], "source_row": out["source_row"], "applicant_id": out["applicant_id"],
-        "date": out["date"].dt.strftime("%Y-%m-%d"), "trip_type": out["trip_type"].map(TRIP_TYPE_LABELS),
-        "modes": mode_text, "amount_ntd": out["amount_ntd"], "distance_km": out["distance_km"],
-        "emission_kgco2e": out["emission_kgco2e"], "method": method_text,
-        "quality": out["quality"].map(QUALITY_LABELS), "flags": flag_text,
+        "date": out["date"].dt.strftime("%Y-%m-%d"), "trip_type": out["trip_type"].map(zh(TRIP_TYPE_LABELS)),
+        "modes": _codes_to_text(out["modes"], reference.mode_names("zh"), "+", "、"),
+        "amount_ntd": out["amount_ntd"], "distance_km": out["distance_km"], "emission_kgco2e": out["emission_kgco2e"],
+        "method": _codes_to_text(out["methods"], zh(METHOD_LABELS), "+", "＋"),
+        "quality": out["quality"].map(zh(QUALITY_LABELS)),
+        "flags": _codes_to_text(out["flags"], zh(FLAG_LABELS), ";", "；"),
+    })
+
+
+def long_trip_names(reference_dir: Path | None = None) -> dict[str, str]:
+    """Long-trip mode id -> zh-TW name (long_trip_modes.yaml, else the mode catalogue)."""
+    doc = reference.load_yaml(Path(reference_dir or REFERENCE_DIR) / LONG_MODES_FILE)
+    return {**reference.mode_names("zh"), **{m: s.get("name_zh", m) for m, s in (doc.get("modes") or {}).items()}}
+
+
+def long_trip_table(legs: pd.DataFrame, reference_dir: Path | None = None) -> pd.DataFrame:
+    """Long-trip legs for display: trip, pseudonymous applicant, direction, mode, stations, km, method, kgCO2e."""
+    return pd.DataFrame({
+        "trip_no": legs["trip_no"], "applicant_id": legs["applicant_id"],
+        "direction": legs["direction"].map(zh(DIRECTION_LABELS)), "leg_no": legs["leg_no"],
+        "date": legs["date"].dt.strftime("%Y-%m-%d"), "mode": legs["mode_id"].map(long_trip_names(reference_dir)),
+        "origin_station": legs["origin_station"], "destination_station": legs["destination_station"],
+        "distance_km": legs["distance_km"], "method": legs["method"].map(zh(METHOD_LABELS)),
+        "factor_kgco2e_per_pkm": legs["factor_kgco2e_per_pkm"], "emission_kgco2e": legs["emission_kgco2e"],
     }).reset_index(drop=True)
 
 
+def rejects_table(rejects: pd.DataFrame) -> pd.DataFrame:
+    """Rejected rows for display: file, data row, column, value, reason (zh-TW label) and the full message."""
+    out = rejects.copy()
+    out["reason_code"] = out["reason_code"].map(zh(REASON_LABELS)).fillna(out["reason_code"])
+    return out.reset_index(drop=True)
+
+
 def applicants_by_family(claims: pd.DataFrame, min_cell: int) -> pd.DataFrame:
-    """Distinct applicants and claims per mode family; applicant counts below min_cell shown as '<min_cell'."""
-    rows = []
-    for family in FAMILIES:
-        sub = claims[claims[f"includes_{family}"]]
-        rows.append({"family": FAMILY_LABELS[family], "claims": len(sub), "applicants": sub["applicant_id"].nunique()})
-    out = pd.DataFrame(rows)
-    out["applicants"] = out["applicants"].where(out["applicants"] >= min_cell, 0).astype(object)
-    out.loc[out["applicants"] == 0, "applicants"] = f"<{min_cell}"
-    return out
+    """Claims and distinct applicants per mode family; applicant counts below min_cell shown as '<min_cell'."""
+    counts = pd.DataFrame({
+        "family": [zh(FAMILY_LABELS)[f] for f in FAMILIES],
+        "claims": [int(claims[f"includes_{f}"].sum()) for f in FAMILIES],
+        "applicants": [int(claims.loc[claims[f"includes_{f}"], "applicant_id"].nunique()) for f in FAMILIES],
+    })
+    counts["applicants"] = privacy.suppress_small(counts["applicants"], k=min_cell)
+    return counts
+
+
+def overview(summary: dict) -> pd.DataFrame:
+    """Headline figures of business_summary() as an indicator / value / unit table (zh-TW)."""
+    n = summary["claims"]
+    pct = lambda k: f"（{tables.fmt_pct(summary[k] / n)}）" if n else ""  # noqa: E731
+    rows = [
+        ("公出申報件數 Claims", tables.fmt_int(n), "件"),
+        ("計程車件數 Taxi claims", tables.fmt_int(summary["taxi_claims"]) + pct("taxi_claims"), "件"),
+        ("含捷運件數 Claims including MRT", tables.fmt_int(summary["mrt_claims"]), "件"),
+        ("含公車件數 Claims including bus", tables.fmt_int(summary["bus_claims"]), "件"),
+        ("趟次 Rides", tables.fmt_int(summary["rides"]), "趟"),
+        ("總距離 Distance", tables.fmt_kg(summary["distance_km"]), "延人公里"),
+        ("報支金額 Amount claimed", tables.fmt_int(summary["amount_ntd"]), "新臺幣元"),
+        ("公出排放量 Emissions (short trips)", tables.fmt_kg(summary["total_kgco2e"]), "kgCO2e"),
+        ("需估計或標記之申報 Claims needing review", tables.fmt_int(summary["claims_needing_review"]), "件"),
+        ("剔除列數 Rejected rows", tables.fmt_int(summary["rejected_rows"]), "列"),
+        ("長程出差排放（另列）Long trips, reported separately", tables.fmt_kg(summary["long_trips_kgco2e"]), "kgCO2e"),
+    ]
+    return pd.DataFrame(rows, columns=["指標 Indicator", "數值 Value", "單位 Unit"])
+
+
+def pilot_comparison(summary: dict, year: int) -> pd.DataFrame | None:
+    """This year's figures beside the study's pilot (2025 only; None otherwise), with a match column."""
+    if int(year) != SAMPLE_YEAR:
+        return None
+    ours = {k: summary[k] for k in PILOT_2025}
+    ours["total_kgco2e"] = round(ours["total_kgco2e"], 2)
+    return pd.DataFrame({
+        "項目 Item": ["申報件數 Claims", "計程車 Taxi", "含捷運 Including MRT", "含公車 Including bus", "排放量 kgCO2e"],
+        "試辦期研究報告 Pilot": [tables.fmt_int(v) if k != "total_kgco2e" else tables.fmt_kg(v) for k, v in PILOT_2025.items()],
+        "本次計算 This run": [tables.fmt_int(v) if k != "total_kgco2e" else tables.fmt_kg(v) for k, v in ours.items()],
+        "一致 Match": ["✓" if ours[k] == v else "✗" for k, v in PILOT_2025.items()],
+    })
+
+
+def write_review_csv(claims: pd.DataFrame, path: Path) -> Path:
+    """Write the claims needing review (no applicant id; raw data row to find them) as UTF-8-BOM CSV for Excel."""
+    out = review_list(claims).drop(columns=["applicant_id"]).rename(columns=COLUMN_LABELS)
+    atomic_write_bytes(Path(path), out.to_csv(index=False, lineterminator="\n").encode("utf-8-sig"))
+    return Path(path)
 
 
 def method_note(year: int, reference_dir: Path | None = None) -> str:
-    """Markdown method note (boundary, taxi assumption, formulas, sources) written from the reference files."""
+    """Markdown method note (boundary, taxi assumption, formulas, sources), written from the reference files."""
     ref = load_reference(reference_dir)
     tariff_doc = reference.load_yaml(ref.folder / TARIFF_FILE)
     rules_doc = reference.load_yaml(ref.folder / FARE_RULES_FILE)
     fac = factors.factors_by_mode(year)
     group = tariff_doc["groups"][ref.default_group]
     t = group["tariffs"][-1]
-    lines = [
-        "**邊界 Boundary.** 僅計非機關擁有之運輸（計程車、捷運、公車、高鐵、臺鐵、國內線航班）；機關公務車屬範疇一／二，"
-        "不計入類別6（匯出檔中標為「公務車」者列為剔除）。Agency-owned vehicles are scope 1/2 and excluded.",
+    flat = lambda text: " ".join(str(text).split())  # noqa: E731
+    paragraphs = [
+        "**邊界 Boundary.** 僅計非機關擁有之運輸（計程車、捷運、公車、高鐵、臺鐵、國內線航班）。機關公務車屬範疇一／二，"
+        "不計入類別6：匯出檔中交通工具為「公務車」者列為剔除。Agency-owned vehicles are scope 1/2 and excluded.",
         f"**計程車車種 Taxi type.** 匯出檔未註明油車或電動車：除交通工具或備註寫明「電動」外，一律以汽油計程車係數 "
-        f"{fac['taxi_petrol']:.3f} kgCO2e/人公里 計算（電動 {fac['taxi_electric']:.3f}）。"
+        f"{fac['taxi_petrol']:.3f} kgCO2e/人公里計算（電動計程車 {fac['taxi_electric']:.3f}）。"
         "Taxis count as petrol unless the claim says electric.",
-        f"**計程車距離 Taxi distance.** 每趟 km = {t['flagfall_km']} + (金額 − 夜間加成 − {t['flagfall_ntd']:g}) ÷ "
-        f"{t['step_ntd']:g} × {t['step_m'] / 1000:g}（{group['name_zh']}，{t['valid_from']} 起）；"
-        f"夜間 {t['night_start']}–{t['night_end']}（以上車時間為準）每趟加收 {t['night_surcharge_ntd']:g} 元，換算前先扣除。"
-        "來回申報視為兩趟，各半金額；兩趟夜間與否依申報時間。延滯計時無法與里程區分，一併視為里程（距離偏高，屬保守估計）。"
-        "金額低於起跳價或不在級距上者標記待檢視。",
-        "**捷運／公車 MRT and bus.** 依序：(1) 起訖站查站間距離表（品質高）；(2) 依票價規則反推距離級距中點（估計，品質低）；"
-        "(3) 金額 ÷ 每公里平均票價（金額推估，品質最低）。多運具合併申報時，無站名之捷運／公車部分以標準票價計，"
-        "其餘金額歸計程車（無計程車時歸捷運），並標記。",
-        "**長程出差 Long trips.** 依去程、回程逐段記錄運具與起訖站，查標準距離表；無此站對時以站點座標大圓距離 × "
-        "繞行係數估計並標記。長程出差不屬試辦期 69.63 kgCO2e 之範圍，另列，不計入短程合計。",
-        f"**排放係數 Factors.** {factors.factor_set_year(year)} 年係數組（kgCO2e/人公里），見 data/reference/factors/；"
-        "國內線航班係數另見 long_trip_modes.yaml（次級引用，品質低）。",
-        "**資料來源 Sources.**",
-        f"- 計程車費率：{' '.join(str(t['source']).split())}",
+        f"**計程車距離 Taxi distance.** 每趟 km = {t['flagfall_km']:g} + (金額 − 加成 − {t['flagfall_ntd']:g}) ÷ "
+        f"{t['step_ntd']:g} × {t['step_m'] / METERS_PER_KM:g}（{group['name_zh']}，{t['valid_from']} 起之日間費率）。"
+        f"夜間 {t['night_start']}–{t['night_end']}（以上車時間為準）每趟加收 {t['night_surcharge_ntd']:g} 元，"
+        "換算前先扣除；春節加成亦同。來回申報為兩趟，各半金額，兩趟之夜間與否皆依申報時間。"
+        "延滯計時無法與里程區分，一併視為里程（距離偏高，屬保守估計）。金額低於起跳價（以起跳里程計）或不在費率級距上者，"
+        "照公式計算並標記待檢視。",
+        "**捷運與公車 MRT and bus.** 依序：(1) 起訖站查站間距離表（品質高）；(2) 依票價規則反推距離級距之中點"
+        "（估計，品質低）；(3) 金額 ÷ 每公里平均票價（金額推估，品質最低）。多運具合併申報時，無站名之捷運／公車部分"
+        "以標準票價計，其餘金額歸計程車（無計程車時歸捷運），並標記為拆分。",
+        "**長程出差 Long trips.** 去程、回程分列，每段記錄運具與起訖站，查標準距離表（任一方向）；距離表無此站對時，"
+        "以站點座標之大圓距離 × 繞行係數估計並標記。長程出差不在試辦期（2025-10-30 至 12-31）69.63 kgCO2e 之範圍內，"
+        "另列，不計入短程公出合計。Long trips are reported separately, outside total_kgco2e.",
+        f"**排放係數 Factors.** {factors.factor_set_year(year)} 年係數組（kgCO2e/人公里，data/reference/factors/）；"
+        "國內線航班不在該係數組內，係數見 long_trip_modes.yaml（次級引用，品質低）。",
     ]
-    for name, rule in (rules_doc.get("rules") or {}).items():
-        lines.append(f"- {rule.get('name_zh', name)}：{' '.join(str(rule['source']).split())}")
-    lines.append(f"- 站間距離表、長程標準距離表與站點座標：{STATION_DISTANCES_FILE}、{LONG_DISTANCES_FILE}、"
-                 f"{LONG_STATIONS_FILE}（隨附數值為近似值，僅供範例，可由使用者替換 user-replaceable）。")
+    sources = [f"- 計程車費率 Taxi tariff：{flat(t['source'])}"]
+    sources += [f"- {rule.get('name_zh', name)}票價規則：{flat(rule['source'])}"
+                for name, rule in (rules_doc.get("rules") or {}).items()]
+    sources.append(f"- 站間距離表、長程標準距離表與站點座標（{STATION_DISTANCES_FILE}、{LONG_DISTANCES_FILE}、"
+                   f"{LONG_STATIONS_FILE}）：隨附數值為近似值，供範例使用，使用者可替換 (approximate, user-replaceable)。")
     for mode_id, spec in ref.long_modes.items():
-        lines.append(f"- 繞行係數 {spec.get('name_zh', mode_id)} ×{float(spec['detour_factor']):.2f}："
-                     f"{' '.join(str(spec['detour_source']).split())}")
+        name = spec.get("name_zh", mode_id)
+        sources.append(f"- {name}繞行係數 ×{float(spec['detour_factor']):.2f}：{flat(spec['detour_source'])}")
         if spec.get("factor_source"):
-            lines.append(f"- {spec.get('name_zh', mode_id)}係數 {float(spec['factor_kgco2e_per_pkm']):.3f}："
-                         f"{' '.join(str(spec['factor_source']).split())}")
-    return "\n\n".join(lines[:7]) + "\n" + "\n".join(lines[7:])
+            sources.append(f"- {name}排放係數 {float(spec['factor_kgco2e_per_pkm']):.3f} kgCO2e/人公里："
+                           f"{flat(spec['factor_source'])}")
+    return "\n\n".join(paragraphs) + "\n\n**資料來源 Sources.**\n\n" + "\n".join(sources)
 
 
 # ------------------------------------------------------------------------------------------------- sample

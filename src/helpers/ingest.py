@@ -8,6 +8,8 @@ decliner, as a superseded duplicate or in rejects with its reason; the ingest re
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import shutil
@@ -22,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from helpers import config, privacy, reference
-from helpers.schemas import (ATTITUDES, LEGS, MAX_DISTANCE_KM, PATTERNS, REJECTS, RESPONDENTS, atomic_write_bytes,
-                             read_table, write_table)
+from helpers.schemas import (ATTITUDES, LEGS, MAX_DISTANCE_KM, PATTERNS, REJECTS, RESPONDENTS, read_table,
+                             write_table)
 
 FIRST_DATA_ROW = 2  # rows are reported as a spreadsheet shows them: the header is row 1
 ATTITUDE_FIELDS = ("alternative", "barrier", "incentive")
@@ -70,13 +72,23 @@ def load_mapping(year: int, reference_dir: Path | None = None) -> dict:
 
 # ---------------------------------------------------------------- load
 def read_export(path: Path) -> tuple[pd.DataFrame, str]:
-    """Read a CSV export as text cells, trying UTF-8 (with or without BOM) then Big5/cp950."""
+    """Read a CSV export as text cells, trying UTF-8 (with or without BOM) then Big5/cp950.
+
+    Every record of the file becomes a row, blank lines included, so row numbers match what a spreadsheet
+    shows (header = row 1). The number of cells each record had is kept in `frame.attrs["cells"]` (and the
+    header's in `frame.attrs["header_cells"]`): a record with more or fewer cells than the header is rejected
+    by `ingest_year`, and a last record cut short at the end of the file stops the run as a truncated file.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: survey export not found")
     data = path.read_bytes()
     if not data.strip():
         raise IngestError(f"{path}: the file is empty")
+    if data.startswith(b"PK\x03\x04"):
+        raise IngestError(f"{path}: this is an Excel/zip file, not CSV text; export the form answers as CSV")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise IngestError(f"{path}: the file is UTF-16 (Excel's 'Unicode text'); save it as 'CSV UTF-8' instead")
     for encoding in ENCODINGS:
         try:
             text = data.decode(encoding)
@@ -85,20 +97,35 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
             continue
     else:
         raise IngestError(f"{path}: neither UTF-8 nor Big5/cp950 text; export the form again as CSV (UTF-8)")
-    import io
-
+    cells = _cell_counts(text, path)
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
+        table = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False,
+                            skip_blank_lines=False, names=range(max(int(cells.max()), 1)))
     except pd.errors.ParserError as exc:
-        raise IngestError(f"{path}: not a well-formed CSV ({exc}); is the file truncated?") from None
-    if text and not text.endswith(("\n", "\r")) and len(frame):
-        # a row cut off mid-way has fewer cells than the header: pandas pads it with blanks
-        last = frame.iloc[-1]
-        filled = int((last != "").sum())
-        if filled < len(frame.columns) and frame.iloc[-1, -1] == "" and text.count('"') % 2:
-            raise IngestError(f"{path}: the last row ends inside a quoted cell; the file looks truncated")
-    frame.columns = [unicodedata.normalize("NFKC", str(c)).strip() for c in frame.columns]
+        detail = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
+        hint = "; the file looks truncated (cut off inside a quoted cell)" if "EOF" in detail else ""
+        raise IngestError(f"{path}: not a well-formed CSV ({detail}){hint}") from None
+    if len(cells) != len(table):  # both parsers must agree on where the records are
+        raise IngestError(f"{path}: the CSV structure is ambiguous ({len(table)} vs {len(cells)} records); "
+                          "open it in a spreadsheet and save it again as CSV")
+    header_cells = int(cells[0])
+    last = len(cells) - 1
+    if last > 0 and 0 < cells[last] < header_cells and not text.endswith(("\n", "\r")):
+        raise IngestError(f"{path}, row {last + 1}: the last row has {cells[last]} of {header_cells} cells and the "
+                          "file does not end with a line break; the file looks truncated. Export it again")
+    frame = table.iloc[1:, :header_cells].reset_index(drop=True)
+    frame.columns = [_norm_header(c) for c in table.iloc[0, :header_cells]]
+    frame.attrs["cells"] = cells[1:]
+    frame.attrs["header_cells"] = header_cells
     return frame, encoding
+
+
+def _cell_counts(text: str, path: Path) -> np.ndarray:
+    """Number of cells of every CSV record (0 for a blank line), header first."""
+    try:
+        return np.fromiter(map(len, csv.reader(io.StringIO(text))), dtype=np.int64)
+    except csv.Error as exc:
+        raise IngestError(f"{path}: not a well-formed CSV ({exc})") from None
 
 
 def _norm_header(text: str) -> str:
@@ -119,17 +146,36 @@ def expected_columns(mapping: dict) -> dict[str, str]:
 
 
 def check_columns(frame: pd.DataFrame, mapping: dict, file: str) -> list[str]:
-    """Stop on a mapped header the export lacks; return (and warn about) unexpected extra headers."""
+    """Stop on a mapped header the export lacks (or has twice); return (and warn about) unexpected extra headers."""
     expected = expected_columns(mapping)
     missing = [f"{field}: '{head}'" for field, head in expected.items() if head not in frame.columns]
     if missing:
         raise IngestError(f"{file}: the export lacks column(s) named in {mapping['_path']}: {missing[:5]}"
-                          f"{' ...' if len(missing) > 5 else ''}; the form changed? update the mapping")
+                          f"{' ...' if len(missing) > 5 else ''}; {_header_hint(frame, expected)}")
+    headers = pd.Index(frame.columns)
+    twice = sorted(set(headers[headers.duplicated()]) & set(expected.values()))
+    if twice:
+        where = {h: [i + 1 for i in np.flatnonzero(headers == h)] for h in twice}
+        raise IngestError(f"{file}: column header(s) named in {mapping['_path']} appear more than once "
+                          f"(header -> column numbers): {where}; rename the form questions so each is unique")
     known = set(expected.values()) | {_norm_header(c) for c in mapping.get("personal_columns", [])}
     extra = [c for c in frame.columns if c not in known]
     if extra:
         warnings.warn(f"{file}: column(s) not in the mapping, ignored: {extra}", stacklevel=2)
     return extra
+
+
+def _header_hint(frame: pd.DataFrame, expected: dict[str, str]) -> str:
+    """Why the mapped headers were not found: a title row above the header, another delimiter, or a changed form."""
+    heads = set(expected.values())
+    first_rows = frame.head(5).apply(lambda col: col.map(_norm_header))
+    found = first_rows.isin(heads).sum(axis=1)
+    if len(found) and found.max() >= max(3, len(heads) // 2):
+        row = int(found.idxmax()) + FIRST_DATA_ROW
+        return f"the headers are on row {row}: delete the rows above them so the header is row 1"
+    if len(frame.columns) == 1 and any(sep in frame.columns[0] for sep in (";", "\t")):
+        return "the file has a single column: cells seem separated by ';' or tabs, export it again as CSV (commas)"
+    return "the form changed? update the mapping (headers are compared after NFKC and trimming)"
 
 
 # ---------------------------------------------------------------- parsing helpers (vectorised)
@@ -322,9 +368,18 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     survey, encoding = read_export(survey_path)
     extra = check_columns(survey, mapping, str(survey_path))
     cols = expected_columns(mapping)
+    cells, header_cells = survey.attrs.get("cells"), survey.attrs.get("header_cells", len(survey.columns))
     survey["_row"] = survey.index + FIRST_DATA_ROW
     raw_rows = len(survey)
     rejects = Rejects([])
+    # a record with more or fewer cells than the header: its cells cannot be trusted to sit in their columns
+    if cells is not None:
+        misshapen = pd.Series((cells != 0) & (cells != header_cells), index=survey.index)
+        rejects.add(file, survey.loc[misshapen, "_row"], None, pd.Series(cells, index=survey.index)[misshapen]
+                    .map(lambda n: f"{n} cells"), "row_cells",
+                    f"the row does not have the header's {header_cells} cells (a comma in an unquoted cell, "
+                    "or a row cut short?)")
+        survey = survey[~misshapen]
     # blank rows (every cell empty) are rejected, not silently skipped
     content = survey.drop(columns="_row").apply(lambda c: clean_text(c).notna()).any(axis=1)
     rejects.add(file, survey.loc[~content, "_row"], None, "", "blank_row", "the row is empty")
@@ -506,10 +561,16 @@ def _swap(new: Path, final: Path) -> None:
 
 
 def remove_from_carryover(processed_dir: Path, year: int, respondent_ids: pd.Series, reason: str) -> int:
-    """Delete people's reusable answers from a year's carry-over store and record the deletion."""
+    """Delete people's reusable answers from a year's carry-over store and record the deletion.
+
+    The record (privacy.destruction_log_for(processed_dir)) holds the store files' hashes from before the
+    deletion, the number of people and rows, and a digest of the pseudonyms, never the pseudonyms themselves.
+    """
     store = carryover_dir(processed_dir, year)
     if not (store / "legs.parquet").exists():
         return 0
+    files = [store / "patterns.parquet", store / "legs.parquet"]
+    before = privacy.describe_files(files, root=Path(processed_dir))
     removed = 0
     for name, schema in (("patterns", PATTERNS), ("legs", LEGS)):
         frame = read_table(schema, store / f"{name}.parquet")
@@ -517,10 +578,10 @@ def remove_from_carryover(processed_dir: Path, year: int, respondent_ids: pd.Ser
         removed += int(hit.sum())
         if hit.any():
             write_table(frame[~hit], schema, store / f"{name}.parquet")
-    privacy.record_destruction(processed_dir, what=f"carry-over store {year}: patterns and legs of "
-                               f"{len(respondent_ids)} person(s) ({removed} rows)", reason=reason,
-                               files=[store / "patterns.parquet", store / "legs.parquet"],
-                               subjects=list(respondent_ids))
+    privacy.record_destruction(privacy.destruction_log_for(processed_dir),
+                               what=f"carry-over store {year}: patterns and legs of {len(respondent_ids)} person(s) "
+                                    f"({removed} rows)", reason=reason, files=before, subjects=list(respondent_ids),
+                               processed_dir=str(Path(processed_dir).resolve()))
     return removed
 
 

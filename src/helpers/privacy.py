@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import getpass
 import hashlib
 import hmac
+import json
 import os
 import secrets
+import shutil
 import sys
 import unicodedata
 from pathlib import Path
 
 import pandas as pd
+
+from helpers import config, reference
 
 KEY_ENV = "WORKBENCH_PSEUDONYM_KEY"  # the key itself (any string), e.g. from a secrets manager
 KEY_FILE_ENV = "WORKBENCH_PSEUDONYM_KEY_FILE"  # or a path to a file holding it
@@ -53,7 +59,7 @@ def load_key(create: bool = True) -> bytes:
 def normalise_employee_no(values: pd.Series) -> pd.Series:
     """Canonical employee numbers: NFKC (full-width -> ASCII), trimmed, upper-case; blanks -> NA."""
     text = values.astype("string").map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore")
-    text = text.str.strip().str.upper()
+    text = text.str.strip().str.upper().str.replace(r"^(\d+)\.0$", r"\1", regex=True)  # 10037.0 from Excel
     return text.mask(text == "")
 
 
@@ -66,7 +72,79 @@ def pseudonymise(values: pd.Series, key: bytes | None = None) -> pd.Series:
     return canon.map(table, na_action="ignore").astype("string")
 
 
-DESTRUCTION_LOG = "destruction_log.jsonl"
+# ---------------------------------------------------------------- small-cell suppression
+SUPPRESSED_DERIVED = "—"  # a share, emission or other figure computed from a suppressed count
+
+
+def suppress_small(data: pd.DataFrame | pd.Series, k: int = 3, count_cols: list[str] | None = None,
+                   formats: dict[str, str] | None = None) -> pd.DataFrame | pd.Series:
+    """Display-ready copy of a breakdown with every count under k shown as "<k" (e.g. "<3").
+
+    A Series is a column of counts. In a DataFrame, `count_cols` are the counts (default: every numeric
+    column); the other columns are derived from them (shares, emissions, means), and in a row where any count
+    is under k they show SUPPRESSED_DERIVED, so a small group's figures cannot be read from them either.
+    Counts become text ("12", "<3"); derived cells keep their numbers unless `formats` gives a format string
+    per column (e.g. {"share": "{:.1%}"}). Zero counts are suppressed too. Blank (NA) counts stay blank.
+    Totals over several cells are not suppressed here: show a total only where it cannot give a suppressed
+    cell away (at least two cells suppressed, or none).
+    """
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"k = {k}: the smallest cell shown must be at least 1")
+    label = f"<{k}"
+    if isinstance(data, pd.Series):
+        return _suppress_counts(data, k, label)
+    frame = data.copy()
+    counts = list(count_cols) if count_cols is not None else \
+        [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    unknown = [c for c in counts if c not in frame.columns]
+    if unknown:
+        raise KeyError(f"suppress_small: count column(s) {unknown} not in the table (has {list(frame.columns)})")
+    small = pd.Series(False, index=frame.index)
+    for col in counts:
+        values = pd.to_numeric(frame[col], errors="raise")
+        small |= (values < k).fillna(False).astype(bool)
+        frame[col] = _suppress_counts(values, k, label)
+    derived = [c for c in frame.columns if c not in counts] if count_cols is not None else []
+    for col in derived:
+        shown = frame[col].astype(object)
+        if formats and col in formats:
+            shown = shown.map(lambda v, f=formats[col]: f.format(v) if pd.notna(v) else "")
+        frame[col] = shown.where(~small, SUPPRESSED_DERIVED)
+    return frame
+
+
+def _suppress_counts(values: pd.Series, k: int, label: str) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="raise")
+    text = numbers.map(lambda v: "" if pd.isna(v) else f"{v:,.0f}" if float(v).is_integer() else f"{v:,}")
+    return text.where(~(numbers < k).fillna(False).astype(bool), label).astype(object)
+
+
+def suppression_note(k: int = 3) -> str:
+    """The legend to print under a suppressed table (Traditional Chinese, with English)."""
+    return (f"「<{k}」表示少於 {k} 人，不顯示實數；「{SUPPRESSED_DERIVED}」表示該列由少於 {k} 人計算而不顯示。"
+            f" Cells of fewer than {k} persons are shown as <{k}; figures derived from them as {SUPPRESSED_DERIVED}.")
+
+
+# ---------------------------------------------------------------- destruction records
+DESTRUCTION_LOG_DIR = "destruction_log"  # data/destruction_log/<dataset>.jsonl: outside raw/ and processed/
+
+
+def destruction_log(data_dir: Path, dataset: str) -> Path:
+    """A dataset's destruction log: <data_dir>/destruction_log/<dataset>.jsonl (never purged or cleaned)."""
+    return Path(data_dir) / DESTRUCTION_LOG_DIR / f"{dataset}.jsonl"
+
+
+def destruction_log_for(processed_dir: Path) -> Path:
+    """The destruction log of a processed folder: data/processed/<dataset> -> data/destruction_log/<dataset>.jsonl.
+
+    A processed folder outside that layout (e.g. a temporary one) gets its log beside it, as
+    <parent>/destruction_log/<folder name>.jsonl, so deleting the processed folder never deletes the log.
+    """
+    processed_dir = Path(processed_dir).resolve()
+    if processed_dir.parent.name == "processed":
+        return destruction_log(processed_dir.parent.parent, processed_dir.name)
+    return processed_dir.parent / DESTRUCTION_LOG_DIR / f"{processed_dir.name}.jsonl"
 
 
 def file_sha256(path: Path) -> str:
@@ -78,26 +156,165 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def record_destruction(log_dir: Path, what: str, reason: str, files: list[Path], subjects: list[str] | None = None,
-                       when: str | None = None) -> dict:
-    """Append a destruction record (what, when, by whom, why, file hashes) to <log_dir>/destruction_log.jsonl."""
-    import datetime as dt
-    import getpass
-    import json
+def describe_files(paths: list[Path], root: Path | None = None) -> list[dict]:
+    """path (relative to root when given), bytes and sha256 of each existing file, sorted by path."""
+    out = []
+    for path in sorted(Path(p) for p in paths):
+        if not path.is_file():
+            continue
+        shown = path.relative_to(root).as_posix() if root is not None and path.is_relative_to(root) else str(path)
+        out.append({"path": shown, "bytes": path.stat().st_size, "sha256": file_sha256(path)})
+    return sorted(out, key=lambda f: f["path"])
 
+
+def _operator() -> str:
+    try:
+        return os.environ.get("WORKBENCH_OPERATOR") or getpass.getuser()
+    except (KeyError, OSError):  # no login name in some containers
+        return "unknown"
+
+
+def record_destruction(log: Path, what: str, reason: str, files: list[Path] | list[dict],
+                       subjects: list[str] | None = None, when: str | None = None, **extra) -> dict:
+    """Append a destruction record (what, when, by whom, why, file hashes) to the jsonl log; returns it.
+
+    `files` are paths (hashed now) or entries from describe_files() taken before the deletion. Subjects
+    (pseudonyms) are not listed: their count and a digest suffice to verify a deletion later.
+    """
+    entries = [f for f in files if isinstance(f, dict)] + describe_files([f for f in files if not isinstance(f, dict)])
     record = {
         "when": when or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "by": os.environ.get("WORKBENCH_OPERATOR") or getpass.getuser(),
+        "by": _operator(),
         "what": what,
         "reason": reason,
-        "files": [{"path": str(f), "sha256": file_sha256(f)} for f in files if Path(f).exists()],
+        **extra,
+        "files": entries,
     }
     if subjects is not None:
-        # the subjects themselves are not listed: a count and a digest suffice to verify later
         record["subjects"] = len(subjects)
         record["subjects_sha256"] = hashlib.sha256("\n".join(sorted(map(str, subjects))).encode()).hexdigest()
-    log = Path(log_dir) / DESTRUCTION_LOG
+    log = Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
     return record
+
+
+# ---------------------------------------------------------------- retention and purge
+RETENTION_FILE = "retention.yaml"
+
+
+def _date(value, where: str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise ValueError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """The same calendar day `years` later (29 Feb -> 28 Feb)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def retention_path(data_dir: Path | None = None) -> Path:
+    """data/reference/retention.yaml of the data folder, else the repository's."""
+    local = Path(data_dir or config.DATA) / "reference" / RETENTION_FILE
+    return local if local.exists() else config.REFERENCE / RETENTION_FILE
+
+
+def retention(dataset: str, year: int, data_dir: Path | None = None) -> dict:
+    """Retention terms of a dataset's survey year: project_end, retain_until, log_retention_years, source file."""
+    path = retention_path(data_dir)
+    conf = reference.load_yaml(path)
+    retain_years = int(conf.get("retain_years_after_project_end", 1))
+    log_years = int(conf.get("log_retention_years", 1))
+    if log_years < 1:
+        raise ValueError(f"{path}: log_retention_years = {log_years}; destruction records are kept at least 1 year")
+    datasets = conf.get("datasets") or {}
+    if dataset not in datasets:
+        raise ValueError(f"{path}: no retention terms for dataset '{dataset}' (has {sorted(datasets)}); add them")
+    years = (datasets[dataset] or {}).get("years") or {}
+    terms = years.get(int(year), years.get(str(year)))
+    if not terms or "project_end" not in terms:
+        raise ValueError(f"{path}: dataset '{dataset}' has no project_end for {year} (years: {sorted(years)}); "
+                         "add it")
+    end = _date(terms["project_end"], f"{path}: datasets.{dataset}.years.{year}.project_end")
+    return {"dataset": dataset, "year": int(year), "project_end": end, "retain_until": add_years(end, retain_years),
+            "retain_years_after_project_end": retain_years, "log_retention_years": log_years, "source": path}
+
+
+def purge_targets(data_dir: Path, dataset: str, year: int) -> list[Path]:
+    """Folders holding a year's personal data: raw year, processed year (with business travel), carry-over store,
+    and leftovers of interrupted runs."""
+    raw, processed = Path(data_dir) / "raw" / dataset, Path(data_dir) / "processed" / dataset
+    found = [raw / str(year), processed / str(year), processed / "carryover" / str(year)]
+    found += sorted(processed.glob(f".{year}.tmp-*")) + sorted(processed.glob(f".{year}.old"))
+    found += sorted((processed / "carryover").glob(f".{year}.old"))
+    return [p for p in found if p.exists()]
+
+
+def purge(dataset: str, year: int, data_dir: Path, dry_run: bool = False, today: dt.date | None = None,
+          out=sys.stdout) -> dict | None:
+    """Delete a year's raw and processed personal data past its retention date and log the destruction.
+
+    Refuses (ValueError) on or before the retention date; `dry_run` lists what would go and deletes nothing.
+    Returns the destruction record (None on a dry run or when nothing is left to delete).
+    """
+    data_dir = Path(data_dir).resolve()
+    terms = retention(dataset, year, data_dir)
+    today = today or dt.date.today()
+    log = destruction_log(data_dir, dataset)
+    targets = purge_targets(data_dir, dataset, year)
+    files = describe_files([f for t in targets for f in ([t] if t.is_file() else t.rglob("*"))], root=data_dir)
+    print(f"{dataset} {year}: project ended {terms['project_end']}, data kept until {terms['retain_until']} "
+          f"({terms['source']})", file=out)
+    for entry in files:
+        print(f"  {'would delete' if dry_run else 'delete'} {entry['path']} ({entry['bytes']} bytes, "
+              f"sha256 {entry['sha256'][:12]}…)", file=out)
+    allowed = today > terms["retain_until"]
+    if not allowed:
+        raise ValueError(f"{dataset} {year}: personal data must be kept until {terms['retain_until']} (project end "
+                         f"{terms['project_end']} + {terms['retain_years_after_project_end']} year(s), "
+                         f"{terms['source']}); today is {today}, purge refused")
+    if not targets:
+        print(f"{dataset} {year}: nothing left to delete (already purged? see {log})", file=out)
+        return None
+    if dry_run:
+        print(f"dry run: {len(files)} file(s) in {len(targets)} folder(s) would be deleted; a record would be "
+              f"appended to {log}", file=out)
+        return None
+    # the record goes first: a deletion must never happen unrecorded (its hashes were taken above)
+    when = dt.datetime.now(dt.timezone.utc)
+    record = record_destruction(
+        log, what=f"dataset {dataset}, survey year {year}: raw and processed personal data "
+                  f"({len(files)} files in {', '.join(t.relative_to(data_dir).as_posix() for t in targets)})",
+        reason=f"retention: project ended {terms['project_end']}, kept until {terms['retain_until']}",
+        files=files, when=when.isoformat(timespec="seconds"), dataset=dataset, year=int(year),
+        record_kept_until=add_years(when.date(), terms["log_retention_years"]).isoformat())
+    for target in targets:
+        shutil.rmtree(target, ignore_errors=True) if target.is_dir() else target.unlink(missing_ok=True)
+    left = [t.relative_to(data_dir).as_posix() for t in targets if t.exists()]
+    if left:
+        record_destruction(log, what=f"dataset {dataset}, survey year {year}: purge INCOMPLETE, still present: {left}",
+                           reason="deletion failed; run the purge again", files=[], dataset=dataset, year=int(year))
+        raise OSError(f"{dataset} {year}: could not delete {left}; recorded in {log}, run the purge again")
+    print(f"deleted {len(files)} file(s); destruction record appended to {log}", file=out)
+    return record
+
+
+def purge_cli(args) -> int:
+    """`python -m helpers purge --dataset D --year Y [--dry-run]`: 0 when done (or listed), 2 when refused."""
+    year = config.to_gregorian(args.year)
+    today = _date(args.today, "--today") if getattr(args, "today", None) else None
+    data_dir = getattr(args, "data_dir", None) or config.DATA
+    purge(args.dataset, year, data_dir, dry_run=bool(args.dry_run), today=today)
+    return 0

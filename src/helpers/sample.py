@@ -52,8 +52,8 @@ TEMPLATES: dict[str, T] = {
         (2, [(ONE, ["*bike_private"])]),
     ],
     "B24": [
-        (4, [(ONE, ["*car_petrol"])]),
-        (2, [(ONE, ["*motorcycle_petrol"])]),
+        (3, [(ONE, ["*car_petrol"])]),
+        (3, [(ONE, ["*motorcycle_petrol"])]),
         (2, [(ONE, ["walk", "bus_city_diesel", "*mrt_new_taipei"])]),
     ],
     "B25": [
@@ -66,15 +66,15 @@ TEMPLATES: dict[str, T] = {
     "D": [
         (2, [(ONE, ["*car_petrol"])]),
         (1, [(ONE, ["*motorcycle_petrol"])]),
-        (1, [(ONE, ["walk", "bus_city_diesel", "*mrt_taipei"])]),
+        (1, [(ONE, ["walk", "bus_city_diesel", "*mrt_new_taipei"])]),
     ],
     "X": [
-        (7, [(ONE, ["*car_petrol"])]),
+        (3, [(ONE, ["*car_petrol"])]),
         (2, [(ONE, ["*car_petrol", "walk"])]),
-        (1, [(ONE, ["*motorcycle_petrol"])]),
-        (1, [(ONE, ["~car_feeder", "*tra", "mrt_taipei"])]),
+        (5, [(ONE, ["*motorcycle_petrol"])]),
+        (1, [(ONE, ["~car_feeder", "*mrt_new_taipei", "bus_city_diesel"])]),
         (2, [(ONE, ["walk", "~bus_city_diesel", "*mrt_new_taipei", "walk"])]),
-        (2, [(ONE, ["*bus_city_diesel", "~mrt_taipei", "walk"])]),
+        (2, [(ONE, ["*mrt_new_taipei", "~bus_city_diesel", "walk"])]),
         (1, [(ONE, ["walk", "~bus_city_diesel", "*mrt_new_taipei", "bus_city_diesel"])]),
         (1, [(ONE, ["*walk"])]),
         (1, [(ONE, ["*bike_private"])]),
