@@ -126,6 +126,7 @@ COLUMN_LABELS = {
 }
 
 SAMPLE_YEAR = 2025
+PILOT_YEAR = 2025
 SAMPLE_SEED = 20251030
 # The study's pilot, 2025-10-30..2025-12-31 (shared/DOMAIN.md §6; its conclusion chapter quotes 74.22 kgCO2e,
 # its results chapter 69.63): the sample reproduces these figures.
@@ -1253,7 +1254,7 @@ def overview(summary: dict) -> pd.DataFrame:
 
 def pilot_comparison(summary: dict, year: int) -> pd.DataFrame | None:
     """This year's figures beside the study's pilot (2025 only; None otherwise), with a match column."""
-    if int(year) != SAMPLE_YEAR:
+    if int(year) != PILOT_YEAR:
         return None
     ours = {k: summary[k] for k in PILOT_2025}
     ours["total_kgco2e"] = round(ours["total_kgco2e"], 2)

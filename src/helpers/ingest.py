@@ -116,6 +116,7 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
     frame = table.iloc[1:, :header_cells].reset_index(drop=True)
     frame.columns = [_norm_header(c) for c in table.iloc[0, :header_cells]]
     frame.attrs["cells"] = cells[1:]
+    frame.attrs["first_records"] = table.head(6).to_numpy().tolist()  # header row and a few more, for hints
     frame.attrs["header_cells"] = header_cells
     return frame, encoding
 
@@ -168,11 +169,11 @@ def check_columns(frame: pd.DataFrame, mapping: dict, file: str) -> list[str]:
 def _header_hint(frame: pd.DataFrame, expected: dict[str, str]) -> str:
     """Why the mapped headers were not found: a title row above the header, another delimiter, or a changed form."""
     heads = set(expected.values())
-    first_rows = frame.head(5).apply(lambda col: col.map(_norm_header))
-    found = first_rows.isin(heads).sum(axis=1)
-    if len(found) and found.max() >= max(3, len(heads) // 2):
-        row = int(found.idxmax()) + FIRST_DATA_ROW
-        return f"the headers are on row {row}: delete the rows above them so the header is row 1"
+    first = frame.attrs.get("first_records") or [list(frame.columns)]
+    found = [sum(_norm_header(cell) in heads for cell in record) for record in first]
+    best = int(np.argmax(found))
+    if best > 0 and found[best] >= max(3, len(heads) // 2):
+        return f"the headers are on row {best + 1}: delete the row(s) above them so the header is row 1"
     if len(frame.columns) == 1 and any(sep in frame.columns[0] for sep in (";", "\t")):
         return "the file has a single column: cells seem separated by ';' or tabs, export it again as CSV (commas)"
     return "the form changed? update the mapping (headers are compared after NFKC and trimming)"
@@ -371,6 +372,9 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     cells, header_cells = survey.attrs.get("cells"), survey.attrs.get("header_cells", len(survey.columns))
     survey["_row"] = survey.index + FIRST_DATA_ROW
     raw_rows = len(survey)
+    if raw_rows == 0:
+        raise IngestError(f"{survey_path}: the export has a header row but no answers; export it again after the "
+                          "survey has answers")
     rejects = Rejects([])
     # a record with more or fewer cells than the header: its cells cannot be trusted to sit in their columns
     if cells is not None:
