@@ -125,7 +125,6 @@ COLUMN_LABELS = {
     "bus_claims": "含公車件數",
 }
 
-SAMPLE_YEAR = 2025
 PILOT_YEAR = 2025
 SAMPLE_SEED = 20251030
 # The study's pilot, 2025-10-30..2025-12-31 (shared/DOMAIN.md §6; its conclusion chapter quotes 74.22 kgCO2e,
@@ -143,7 +142,9 @@ def _nonneg(s: pd.Series) -> pd.Series:
     return s >= 0
 
 
-_HEX16 = lambda s: s.str.fullmatch(r"[0-9a-f]{16}")  # noqa: E731
+def _hex16(s: pd.Series) -> pd.Series:
+    return s.str.fullmatch(r"[0-9a-f]{16}")
+
 
 CLAIMS = Schema(
     "business_travel_claims",
@@ -152,7 +153,7 @@ CLAIMS = Schema(
         Column("year", "int64"),
         Column("source_row", "int64", expect="the export's data row (1 = first data row)", check=lambda s: s >= 1),
         Column("claim_no", "string", nullable=True),
-        Column("applicant_id", "string", expect="16 hex digits (keyed pseudonym)", check=_HEX16),
+        Column("applicant_id", "string", expect="16 hex digits (keyed pseudonym)", check=_hex16),
         Column("date", "datetime64[ns]"),
         Column("time", "string", nullable=True, expect="HH:MM", check=lambda s: s.str.fullmatch(r"\d{2}:\d{2}")),
         Column("night", "bool"),
@@ -204,7 +205,7 @@ LONG_TRIPS = Schema(
     (
         Column("trip_no", "string"),
         Column("source_row", "int64", check=lambda s: s >= 1),
-        Column("applicant_id", "string", expect="16 hex digits (keyed pseudonym)", check=_HEX16),
+        Column("applicant_id", "string", expect="16 hex digits (keyed pseudonym)", check=_hex16),
         Column("direction", "string", check=_in(("outbound", "return"))),
         Column("leg_no", "int64", check=lambda s: s >= 1),
         Column("date", "datetime64[ns]"),
@@ -496,7 +497,7 @@ def parse_dates(values: pd.Series) -> pd.Series:
     """Dates from Gregorian (2025-11-03, 2025/11/03, 20251103) or ROC (114/11/03, 1141103, 114年11月3日) text."""
     text = normalise_label(values)
     patterns = (
-        r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$",
+        r"^(?P<y>\d{4})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})(?:T?\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$",
         r"^(?P<y>\d{2,3})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})$",
         r"^(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})$",
         r"^(?P<y>\d{3})(?P<m>\d{2})(?P<d>\d{2})$",
@@ -549,7 +550,7 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
                 text, encoding = data.decode("cp950"), "cp950"
             except UnicodeDecodeError:
                 raise ValueError(f"{path}: not UTF-8 nor Big5 text; export the file as CSV UTF-8") from None
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
     frame.columns = [str(c) for c in frame.columns]
     frame = frame.apply(lambda col: col.astype("string").str.strip()).replace("", pd.NA)
     frame.insert(0, "_row", np.arange(1, len(frame) + 1, dtype="int64"))
@@ -869,7 +870,7 @@ def summarise_claims(claims: pd.DataFrame, rides: pd.DataFrame) -> pd.DataFrame:
 
 
 def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
-                  reference_dir: Path | None = None) -> dict | None:
+                  reference_dir: Path | None = None, key: bytes | None = None) -> dict | None:
     """Ingest a year's expense export (+ long trips) into <processed_year_dir>/business_travel/; None if no claims file."""
     raw_year_dir, out_dir = Path(raw_year_dir), Path(processed_year_dir) / SUBDIR
     year = config.to_gregorian(year)
@@ -897,7 +898,7 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
         claims = claims[~no_tariff]
         parts = parts[parts["row_index"].isin(claims.index)]
     claims["night"] = _night(claims["time"], claims["night_start_min"], claims["night_end_min"])
-    claims["applicant_id"] = privacy.pseudonymise(claims["employee_no"])
+    claims["applicant_id"] = privacy.pseudonymise(claims["employee_no"], key=key)
 
     if len(claims):
         rides = compute_rides(claims, parts, ref, fac, "time" in cols)
@@ -905,7 +906,7 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
     else:
         rides, table = RIDES.empty(), CLAIMS.empty()
 
-    long_trips, long_rejects, long_report = ingest_long_trips(raw_year_dir, year, ref, fac)
+    long_trips, long_rejects, long_report = ingest_long_trips(raw_year_dir, year, ref, fac, key=key)
     all_rejects = REJECTS.validate(pd.concat([rejects, long_rejects], ignore_index=True))
 
     raw_rows = len(raw)
@@ -960,8 +961,8 @@ def sanity_check_outputs(claims: pd.DataFrame, rides: pd.DataFrame, long_trips: 
 
 # ---------------------------------------------------------------------------------------------- long trips
 
-def ingest_long_trips(raw_year_dir: Path, year: int, ref: Reference, fac: dict[str, float]
-                      ) -> tuple[pd.DataFrame, pd.DataFrame, dict | None]:
+def ingest_long_trips(raw_year_dir: Path, year: int, ref: Reference, fac: dict[str, float],
+                      key: bytes | None = None) -> tuple[pd.DataFrame, pd.DataFrame, dict | None]:
     """Parse long_trips.csv (one row per leg and direction) -> (legs with km and kgCO2e, rejects, report part)."""
     spec = ref.mapping["long_trips"]
     path = _find_input(Path(raw_year_dir), spec["files"])
@@ -1040,7 +1041,7 @@ def ingest_long_trips(raw_year_dir: Path, year: int, ref: Reference, fac: dict[s
     if missing:
         raise ValueError(f"no emission factor for long-trip mode(s) {missing}; see {LONG_MODES_FILE}")
     legs["emission_kgco2e"] = legs["distance_km"] * legs["factor_kgco2e_per_pkm"]
-    legs["applicant_id"] = privacy.pseudonymise(legs["employee_no"])
+    legs["applicant_id"] = privacy.pseudonymise(legs["employee_no"], key=key)
     legs["_dir"] = legs["direction"].map({"outbound": 0, "return": 1})
     legs = LONG_TRIPS.validate(legs.sort_values(["trip_no", "_dir", "leg_no"])[LONG_TRIPS.names])
     rejects = rej.frame()
@@ -1068,14 +1069,19 @@ def load_tables(processed_year_dir: Path) -> dict[str, pd.DataFrame] | None:
             "rejects": read_table(REJECTS, folder / "rejects.parquet")}
 
 
+def load_report(processed_year_dir: Path) -> dict | None:
+    """The business-travel ingest report of a year (report.json), or None if that year has none."""
+    path = Path(processed_year_dir) / SUBDIR / "report.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
 def business_summary(processed_year_dir: Path) -> dict | None:
     """summary.json's business_travel block: claim counts and kgCO2e (short trips; long trips separately)."""
     tables = load_tables(processed_year_dir)
     if tables is None:
         return None
     claims, rides, legs = tables["claims"], tables["rides"], tables["long_trips"]
-    report_path = Path(processed_year_dir) / SUBDIR / "report.json"
-    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else {}
+    report = load_report(processed_year_dir) or {}
     share = lambda s: {str(k): float(v) for k, v in s.items()}  # noqa: E731
     total = float(rides["emission_kgco2e"].sum())
     by_quality = rides.groupby("quality")["emission_kgco2e"].sum().reindex(list(QUALITY_LEVELS), fill_value=0.0)

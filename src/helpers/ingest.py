@@ -114,6 +114,7 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
         raise IngestError(f"{path}, row {last + 1}: the last row has {cells[last]} of {header_cells} cells and the "
                           "file does not end with a line break; the file looks truncated. Export it again")
     frame = table.iloc[1:, :header_cells].reset_index(drop=True)
+    frame.attrs["headers"] = [str(c) for c in table.iloc[0, :header_cells]]  # as written in the file
     frame.columns = [_norm_header(c) for c in table.iloc[0, :header_cells]]
     frame.attrs["cells"] = cells[1:]
     frame.attrs["first_records"] = table.head(6).to_numpy().tolist()  # header row and a few more, for hints
@@ -156,7 +157,7 @@ def check_columns(frame: pd.DataFrame, mapping: dict, file: str) -> list[str]:
     headers = pd.Index(frame.columns)
     twice = sorted(set(headers[headers.duplicated()]) & set(expected.values()))
     if twice:
-        where = {h: [i + 1 for i in np.flatnonzero(headers == h)] for h in twice}
+        where = {h: [int(i) + 1 for i in np.flatnonzero(headers == h)] for h in twice}
         raise IngestError(f"{file}: column header(s) named in {mapping['_path']} appear more than once "
                           f"(header -> column numbers): {where}; rename the form questions so each is unique")
     known = set(expected.values()) | {_norm_header(c) for c in mapping.get("personal_columns", [])}
@@ -202,11 +203,11 @@ def parse_timestamp(values: pd.Series) -> pd.Series:
     """Google Forms zh-TW timestamps ('2025/3/5 下午 2:31:07') or ISO; NaT if unreadable."""
     text = clean_text(values)
     m = text.str.extract(r"^(\d{4})/(\d{1,2})/(\d{1,2})\s*(上午|下午)\s*(\d{1,2}):(\d{2}):(\d{2})$")
-    hour = pd.to_numeric(m[4], errors="coerce") % 12 + np.where(m[3] == "下午", 12, 0)
-    zh = pd.to_datetime(pd.DataFrame({"year": pd.to_numeric(m[0]), "month": pd.to_numeric(m[1]),
-                                      "day": pd.to_numeric(m[2]), "hour": hour,
-                                      "minute": pd.to_numeric(m[5]), "second": pd.to_numeric(m[6])}),
-                        errors="coerce")
+    pm = (m[3] == "下午").fillna(False).to_numpy(dtype=bool)  # NA where the text is not a zh-TW timestamp
+    hour = (pd.to_numeric(m[4], errors="coerce") % 12 + np.where(pm, 12, 0)).astype("Int64").astype("string")
+    canon = (m[0] + "-" + m[1].str.zfill(2) + "-" + m[2].str.zfill(2) + " " + hour.str.zfill(2) + ":" + m[5]
+             + ":" + m[6])
+    zh = pd.to_datetime(canon, format="%Y-%m-%d %H:%M:%S", errors="coerce")
     iso = pd.to_datetime(text.where(m[0].isna()), errors="coerce", format="mixed")
     return zh.fillna(iso).astype("datetime64[ns]")
 
@@ -249,6 +250,7 @@ def parse_commutes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str], fi
                    rejects: Rejects) -> tuple[pd.DataFrame, pd.DataFrame, pd.Index]:
     """Patterns and legs of the rows that answered the commute part; returns (patterns, legs, bad row idx)."""
     long = _legs_long(survey, mapping, cols)
+    long["mode_raw"] = long["mode_text"]  # rejects show the cells as typed
     long["mode_text"] = clean_text(long["mode_text"])
     long["km_raw"] = clean_text(long["km_text"])
     long["days_raw"] = clean_text(long["days_text"])
@@ -266,35 +268,35 @@ def parse_commutes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str], fi
         rejects.add(file, row_of.loc[bad["idx"]].to_numpy(), pd.Series(columns, dtype="string").to_numpy(),
                     bad[value_col].to_numpy(), code, reason)
 
-    reject(legs["mode_text"].isna(), legs, "mode", "km_raw", "leg_without_mode",
+    reject(legs["mode_text"].isna(), legs, "mode", "km_text", "leg_without_mode",
            "a distance is given but the leg's mode is blank")
-    reject(legs["mode_text"].notna() & legs["mode_id"].isna(), legs, "mode", "mode_text", "unknown_mode",
+    reject(legs["mode_text"].notna() & legs["mode_id"].isna(), legs, "mode", "mode_raw", "unknown_mode",
            "mode label not in the form mapping (answers.mode)")
-    reject(legs["mode_text"].notna() & legs["km_raw"].isna(), legs, "km", "mode_text", "leg_without_distance",
+    reject(legs["mode_text"].notna() & legs["km_raw"].isna(), legs, "km", "km_text", "leg_without_distance",
            "the leg has a mode but no one-way distance")
-    reject(legs["km_raw"].notna() & legs["distance_km"].isna(), legs, "km", "km_raw", "distance_not_a_number",
+    reject(legs["km_raw"].notna() & legs["distance_km"].isna(), legs, "km", "km_text", "distance_not_a_number",
            "one-way distance is not a number of km")
-    reject(legs["distance_km"].notna() & (legs["distance_km"] <= 0), legs, "km", "km_raw", "distance_not_positive",
+    reject(legs["distance_km"].notna() & (legs["distance_km"] <= 0), legs, "km", "km_text", "distance_not_positive",
            "one-way distance must be more than 0 km")
-    reject(legs["distance_km"] > MAX_DISTANCE_KM, legs, "km", "km_raw", "distance_absurd",
+    reject(legs["distance_km"] > MAX_DISTANCE_KM, legs, "km", "km_text", "distance_absurd",
            f"one-way distance above {MAX_DISTANCE_KM:g} km is not a daily commute")
     bad_leg = (legs["mode_id"].isna() | legs["distance_km"].isna() | (legs["distance_km"] <= 0)
                | (legs["distance_km"] > MAX_DISTANCE_KM))
     # patterns: days per week given, legs given
-    pats = long[long["leg_no"] == 1][["idx", "pattern_no", "days_raw"]].copy()
+    pats = long[long["leg_no"] == 1][["idx", "pattern_no", "days_raw", "days_text"]].copy()
     pats["days_per_week"] = parse_number(pats["days_raw"], _DAY_UNITS)
     pats["leg_no"] = 1
     pat_has_legs = legs.groupby(["idx", "pattern_no"]).size().rename("n_legs")
     pats = pats.join(pat_has_legs, on=["idx", "pattern_no"])
     used = pats["days_raw"].notna() | pats["n_legs"].notna()
     pats = pats[used].copy()
-    reject(pats["days_raw"].notna() & pats["n_legs"].isna(), pats, "days", "days_raw", "pattern_without_legs",
+    reject(pats["days_raw"].notna() & pats["n_legs"].isna(), pats, "days", "days_text", "pattern_without_legs",
            "days per week given but no leg of this pattern")
-    reject(pats["days_raw"].isna() & pats["n_legs"].notna(), pats, "days", "days_raw", "pattern_without_days",
+    reject(pats["days_raw"].isna() & pats["n_legs"].notna(), pats, "days", "days_text", "pattern_without_days",
            "legs given but no days per week for this pattern")
-    reject(pats["days_raw"].notna() & pats["days_per_week"].isna(), pats, "days", "days_raw", "days_not_a_number",
+    reject(pats["days_raw"].notna() & pats["days_per_week"].isna(), pats, "days", "days_text", "days_not_a_number",
            "days per week is not a number")
-    reject((pats["days_per_week"] <= 0) | (pats["days_per_week"] > 7), pats, "days", "days_raw", "days_out_of_range",
+    reject((pats["days_per_week"] <= 0) | (pats["days_per_week"] > 7), pats, "days", "days_text", "days_out_of_range",
            "days per week must be more than 0 and at most 7")
     bad_pat = (pats["days_per_week"].isna() | pats["n_legs"].isna() | (pats["days_per_week"] <= 0)
                | (pats["days_per_week"] > 7))
@@ -369,7 +371,11 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     survey, encoding = read_export(survey_path)
     extra = check_columns(survey, mapping, str(survey_path))
     cols = expected_columns(mapping)
-    cells, header_cells = survey.attrs.get("cells"), survey.attrs.get("header_cells", len(survey.columns))
+    # the reader's notes; cleared so that pandas does not copy them along with every derived frame
+    info = dict(survey.attrs)
+    survey.attrs.clear()
+    survey_headers = dict(zip(survey.columns, info.get("headers", survey.columns)))
+    cells, header_cells = info.get("cells"), info.get("header_cells", len(survey.columns))
     survey["_row"] = survey.index + FIRST_DATA_ROW
     raw_rows = len(survey)
     if raw_rows == 0:
@@ -416,7 +422,7 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
         survey["route"] = route_text.map(route_map).astype("string")
         bad = survey["route"].isna()
         rejects.add(file, survey.loc[bad, "_row"], cols["route"], route_text[bad].fillna(""), "unknown_route",
-                    f"route answer not one of the form's options {list(route_map)}")
+                    f"route answer not one of the form's options {list(mapping['answers']['route'])}")
         survey = survey[~bad]
     else:
         survey["route"] = mapping.get("default_route", "C")
@@ -478,6 +484,9 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     attitudes = code_attitudes(survey[in_inv], mapping, cols)
 
     rej = rejects.frame()
+    # name columns as the export spells them (matching compared NFKC-normalised headers)
+    in_survey = rej["file"] == file
+    rej.loc[in_survey, "column"] = rej.loc[in_survey, "column"].replace(survey_headers)
     counts = respondents["route"].value_counts()
     rejected_rows = int(rej.loc[rej["file"] == file].query("reason_code != 'superseded'")["row"].nunique())
     report = {

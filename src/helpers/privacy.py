@@ -81,22 +81,23 @@ def suppress_small(data: pd.DataFrame | pd.Series, k: int = 3, count_cols: list[
     """Display-ready copy of a breakdown with every count under k shown as "<k" (e.g. "<3").
 
     A Series is a column of counts. In a DataFrame, `count_cols` are the counts (default: every numeric
-    column); the other columns are derived from them (shares, emissions, means), and in a row where any count
-    is under k they show SUPPRESSED_DERIVED, so a small group's figures cannot be read from them either.
+    column); the other numeric columns are derived from them (shares, emissions, means), and in a row where any count
+    is under k they show SUPPRESSED_DERIVED, so a small group's figures cannot be read from them either
+    (text columns such as labels are left as they are).
     Counts become text ("12", "<3"); derived cells keep their numbers unless `formats` gives a format string
     per column (e.g. {"share": "{:.1%}"}). Zero counts are suppressed too. Blank (NA) counts stay blank.
     Totals over several cells are not suppressed here: show a total only where it cannot give a suppressed
     cell away (at least two cells suppressed, or none).
     """
     k = int(k)
+    numeric = lambda s: pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)  # noqa: E731
     if k < 1:
         raise ValueError(f"k = {k}: the smallest cell shown must be at least 1")
     label = f"<{k}"
     if isinstance(data, pd.Series):
         return _suppress_counts(data, k, label)
     frame = data.copy()
-    counts = list(count_cols) if count_cols is not None else \
-        [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+    counts = list(count_cols) if count_cols is not None else [c for c in frame.columns if numeric(frame[c])]
     unknown = [c for c in counts if c not in frame.columns]
     if unknown:
         raise KeyError(f"suppress_small: count column(s) {unknown} not in the table (has {list(frame.columns)})")
@@ -105,7 +106,7 @@ def suppress_small(data: pd.DataFrame | pd.Series, k: int = 3, count_cols: list[
         values = pd.to_numeric(frame[col], errors="raise")
         small |= (values < k).fillna(False).astype(bool)
         frame[col] = _suppress_counts(values, k, label)
-    derived = [c for c in frame.columns if c not in counts] if count_cols is not None else []
+    derived = [c for c in frame.columns if c not in counts and numeric(frame[c])]
     for col in derived:
         shown = frame[col].astype(object)
         if formats and col in formats:
@@ -263,12 +264,13 @@ def purge_targets(data_dir: Path, dataset: str, year: int) -> list[Path]:
 
 
 def purge(dataset: str, year: int, data_dir: Path, dry_run: bool = False, today: dt.date | None = None,
-          out=sys.stdout) -> dict | None:
+          out=None) -> dict | None:
     """Delete a year's raw and processed personal data past its retention date and log the destruction.
 
     Refuses (ValueError) on or before the retention date; `dry_run` lists what would go and deletes nothing.
     Returns the destruction record (None on a dry run or when nothing is left to delete).
     """
+    out = out or sys.stdout
     data_dir = Path(data_dir).resolve()
     terms = retention(dataset, year, data_dir)
     today = today or dt.date.today()

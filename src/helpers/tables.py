@@ -105,3 +105,13 @@ def walk_rule_note(rule: str, base_rule: str | None) -> str | None:
             f"{WALK_RULE_TEXT.get(base_rule, base_rule)} {WALK_RULE_TEXT.get(rule, rule)} "
             "因此「運具次數」（leg counts）中的步行與非機動運具段數差異部分來自問卷設計，並非行為改變；"
             "「旅次主運具」與排放量幾乎不受影響（短程步行的排放係數為 0）。")
+
+FACTOR_METHOD_LABELS = {
+    "fuel_per_vehicle_km": "燃料係數 ÷（車輛能效 × 乘載率）",
+    "energy_per_pkm": "用電量 ÷ 延人公里 × 電力係數",
+    "fuel_per_pkm": "每延人公里耗油 × 燃料係數",
+    "mixed_rail": "（用電 × 電力係數 ＋ 柴油 × 燃料係數）× 客運占比 ÷ 延人公里",
+    "fixed": "研究推估值",
+    "zero": "零排放",
+    "proxy": "以相近運具代用",
+}

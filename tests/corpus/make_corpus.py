@@ -153,7 +153,9 @@ def cases() -> dict[str, bytes]:
     out["xlsx_renamed.csv"] = buf.getvalue()
     out["not_text.csv"] = b"\x80\x81\xff\xfe\x00\x01" * 20
     dup = table(2024, base())
-    dup[0][dup[0].index("服務單位")] = "員工代號"
+    dup[0].append("員工代號")  # a second question with the same title as a mapped one
+    for line in dup[1:]:
+        line.append("T99999")
     out["duplicate_header.csv"] = bom(csv_text(dup))
     return out
 
