@@ -57,7 +57,7 @@ def _raw_tables(raw_dir: Path) -> list[tuple[Path, pd.DataFrame]]:
                     continue
             tables.append((path, pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)))
         elif path.suffix == ".xlsx":
-            for sheet in pd.read_excel(path, sheet_name=None, dtype=str).values():
+            for sheet in pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl").values():
                 tables.append((path, sheet.fillna("")))
     return tables
 
@@ -98,24 +98,24 @@ def _texts(path: Path) -> list[str]:
     return texts
 
 
-def _pattern(identifier: str) -> re.Pattern:
-    # not inside a longer code (e.g. base64 image data, a longer number)
-    return re.compile(rf"(?<![A-Za-z0-9]){re.escape(identifier)}(?![A-Za-z0-9])", re.IGNORECASE)
+def _pattern(identifiers: set[str]) -> re.Pattern:
+    """One regex for all identifiers (longest first), not inside a longer code such as base64 image data."""
+    alternatives = "|".join(re.escape(v) for v in sorted(identifiers, key=lambda v: (-len(v), v)))
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])", re.IGNORECASE)
 
 
 def scan_for_identifiers(folders: list[Path], identifiers: dict[str, set[str]]) -> list[str]:
     """Every (file, kind, identifier) hit in the files under `folders`; an empty list means clean."""
-    patterns = [(kind, value, _pattern(value)) for kind, values in identifiers.items() for value in sorted(values)]
-    hits = []
+    patterns = {kind: _pattern(values) for kind, values in identifiers.items() if values}
+    hits = set()
     for folder in folders:
         for path in sorted(Path(folder).rglob("*")):
             if not path.is_file():
                 continue
-            texts = _texts(path)
-            for kind, value, pattern in patterns:
-                if any(pattern.search(text) for text in texts):
-                    hits.append(f"{path}: {kind} {value!r}")
-    return hits
+            for text in _texts(path):
+                for kind, pattern in patterns.items():
+                    hits |= {f"{path}: {kind} {match!r}" for match in pattern.findall(text)}
+    return sorted(hits)
 
 
 def test_the_sample_has_identifiers_to_look_for(pipeline_run):

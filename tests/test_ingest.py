@@ -198,7 +198,8 @@ def test_extra_column_warns(case: Case):
 def test_multiline_cell_keeps_row_numbers(case: Case):
     report = case.run("multiline_cell.csv")
     rej = case.rejects(2024)
-    assert rej[["row", "column", "value", "reason_code"]].values.tolist() == [[4, KM_1_1, "-3", "distance_not_positive"]]
+    assert rej[["row", "column", "value", "reason_code"]].values.tolist() == [
+        [4, KM_1_1, "-3", "distance_not_positive"]]
     resp = case.table("respondents", 2024)
     assert resp.loc[resp["respondent_id"] == pseudonym("T90001"), "department"].item() == "運輸計畫組\n第二科"
     assert_reconciles(report)
@@ -330,7 +331,8 @@ def test_four_routes_and_route_d_deletion(case: Case):
     assert not resp.loc[pseudonym("T90003"), "in_inventory"]
     assert pd.isna(resp.loc[pseudonym("T90003"), "attendance_days"])
     # route A: last year's legs, unchanged; route B: the new answer
-    pd.testing.assert_frame_equal(_legs_of(case, "T90001", 2025).reset_index(drop=True), legs_2024.reset_index(drop=True))
+    pd.testing.assert_frame_equal(_legs_of(case, "T90001", 2025).reset_index(drop=True),
+                                  legs_2024.reset_index(drop=True))
     assert _legs_of(case, "T90002", 2025)[["mode_id", "distance_km"]].values.tolist() == [["mrt_taipei", 9.0]]
     legs = case.table("legs", 2025)
     assert pseudonym("T90003") not in set(legs["respondent_id"])
@@ -478,8 +480,8 @@ def test_parse_number_examples():
 def test_parse_timestamp_examples():
     got = ingest.parse_timestamp(pd.Series(["2025/3/5 下午 2:31:07", "2025/3/5 上午 12:01:00", "2025/3/5 下午 12:00:00",
                                             "2025-03-05 14:31", "昨天", "2025/2/30 上午 1:00:00", None]))
-    assert [str(t) if pd.notna(t) else "NaT" for t in got] == ["2025-03-05 14:31:07", "2025-03-05 00:01:00", "2025-03-05 12:00:00",
-                                        "2025-03-05 14:31:00", "NaT", "NaT", "NaT"]
+    assert [str(t) if pd.notna(t) else "NaT" for t in got] == [
+        "2025-03-05 14:31:07", "2025-03-05 00:01:00", "2025-03-05 12:00:00", "2025-03-05 14:31:00", "NaT", "NaT", "NaT"]
 
 
 # ------------------------------------------------------------------ the corpus itself

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 import shutil
 import stat
@@ -29,12 +31,11 @@ def test_pseudonym_is_keyed_hmac_and_normalised():
     assert ids.iloc[0] == ids.iloc[1] == ids.iloc[2]
     assert ids.iloc[3:].isna().all()
     assert len(ids.iloc[0]) == privacy.PSEUDONYM_HEX and int(ids.iloc[0], 16) >= 0
-    import hashlib
-    import hmac
     assert ids.iloc[0] == hmac.new(KEY, b"T10037", hashlib.sha256).hexdigest()[:16]
     assert privacy.pseudonymise(values, b"another key").iloc[0] != ids.iloc[0]
     # an employee number Excel stored as a number
-    assert privacy.pseudonymise(pd.Series(["10037.0"]), KEY).iloc[0] == privacy.pseudonymise(pd.Series(["10037"]), KEY).iloc[0]
+    as_number, as_text = privacy.pseudonymise(pd.Series(["10037.0", "10037"]), KEY)
+    assert as_number == as_text
 
 
 def test_pseudonyms_stable_across_years(tmp_path: Path):
@@ -164,7 +165,7 @@ def test_purge_dry_run_deletes_nothing(data_copy: Path, capsys):
     assert "would delete raw/sample/2024/survey.csv" in out
     assert "would delete processed/sample/2024/business_travel/claims.parquet" in out
     assert "would delete processed/sample/carryover/2024/legs.parquet" in out
-    assert "2025" not in out.replace("2025-12-31", "")
+    assert "/2025/" not in out
     assert _files(data_copy) == before  # the route-D record of the ingest is the only log line
 
 

@@ -77,7 +77,8 @@ def test_manifest_content(tmp_path: Path):
     assert {"survey/2025.yaml", "factors/2024.yaml", "modes.yaml", "survey/synonyms.yaml"} <= refs
     assert any(p.startswith("business_travel/") for p in refs)
     assert m["factor_set"] == {"year": 2024, "version": "2025-11", "file": "factors/2024.yaml"}
-    assert {f["path"] for f in m["carryover_read"]} == {"carryover/2024/legs.parquet", "carryover/2024/patterns.parquet"}
+    assert {f["path"] for f in m["carryover_read"]} == {"carryover/2024/legs.parquet",
+                                                       "carryover/2024/patterns.parquet"}
     assert "2025/legs.parquet" in {f["path"] for f in m["processed"]}
     for name in ("python", "pandas", "numpy", "pyarrow", "papermill", "nbconvert", "matplotlib", "seaborn", "openpyxl"):
         assert m["packages"][name], name
@@ -107,3 +108,22 @@ def test_same_inputs_give_identical_summary(tmp_path: Path):
         two = json.dumps(summary.build_summary(year, raw_dir=SAMPLE_RAW, processed_dir=second), sort_keys=True,
                          ensure_ascii=False, default=str)
         assert one == two
+
+
+def test_pipeline_run_matches_a_fresh_ingest_and_writes_manifests(pipeline_run, tmp_path: Path):
+    """The survey tables of the session's full run equal, byte for byte, those of a separate ingest."""
+    fresh = tmp_path / "processed"
+    for year in YEARS:
+        ingest.ingest_year(year, pipeline_run.raw_dir, fresh, key=pipeline_run.key.encode())
+    names = ["respondents.parquet", "patterns.parquet", "legs.parquet", "attitudes.parquet", "rejects.parquet",
+             "rejects.csv", "ingest_report.json"]
+    for year in YEARS:
+        for name in names:
+            ours, theirs = fresh / str(year) / name, pipeline_run.processed_dir / str(year) / name
+            assert privacy.file_sha256(ours) == privacy.file_sha256(theirs), f"{year}/{name}"
+        store = ingest.carryover_dir(pipeline_run.processed_dir, year)
+        assert _hashes(ingest.carryover_dir(fresh, year)) == _hashes(store)
+        m = json.loads((pipeline_run.out_dir / str(year) / "manifest.json").read_text(encoding="utf-8"))
+        assert m["year"] == year and m["generated_at"] and m["parameters"]["min_cell"] == 3
+        assert "out_dir" not in m["parameters"] and "processed_dir" not in m["parameters"]
+        assert {f["path"] for f in m["inputs"]} >= {f"{year}/survey.csv", f"{year}/attendance.xlsx"}

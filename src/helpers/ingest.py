@@ -187,8 +187,23 @@ _DAY_UNITS = re.compile(r"\s*(天|日|days?)\s*$")
 
 def clean_text(values: pd.Series) -> pd.Series:
     """NFKC (full-width digits and letters to ASCII), trimmed; blank -> NA."""
-    text = values.astype("string").map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore").str.strip()
-    return text.mask(text == "")
+    codes, uniques = pd.factorize(values.astype("string"))  # each distinct text is normalised once
+    text = pd.Series(uniques, dtype="string").map(lambda v: unicodedata.normalize("NFKC", v),
+                                                  na_action="ignore").str.strip()
+    text = text.mask(text == "")
+    return pd.Series(text.array.take(codes, allow_fill=True), index=values.index, name=values.name)
+
+
+def isin_ids(values: pd.Series, ids) -> pd.Series:
+    """values.isin(ids) for text keys (pseudonyms), hashed by Arrow in one pass (pandas loops over ids in Python)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    left = pa.array(values.astype("string").array)
+    right = pa.array(pd.Series(ids, dtype="string").array)
+    right = right.combine_chunks() if isinstance(right, pa.ChunkedArray) else right
+    hit = pc.is_in(left, value_set=right.cast(left.type))
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
 
 def parse_number(values: pd.Series, unit: re.Pattern) -> pd.Series:
@@ -314,20 +329,33 @@ def parse_commutes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str], fi
             legs[["idx", "pattern_no", "leg_no", "mode_id", "distance_km"]].reset_index(drop=True), bad_idx)
 
 
+def xlsx_engine() -> str:
+    """pandas' xlsx reader: python-calamine when installed (10^6 rows in seconds, not a minute), else openpyxl.
+
+    Both give the same text cells with dtype=str (numbers as '180' / '180.5', blanks as NaN, errors as NaN).
+    """
+    try:
+        import python_calamine  # noqa: F401
+    except ImportError:
+        return "openpyxl"
+    return "calamine"
+
+
 def read_attendance(path: Path, mapping: dict, key: bytes, rejects: Rejects) -> pd.DataFrame:
     """Attendance xlsx -> respondent_id, attendance_days (bad rows rejected, the file's problems named)."""
     att = mapping["attendance"]
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: attendance file from the personnel office not found")
-    try:
-        book = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+    try:  # only the mapped sheet is read
+        with pd.ExcelFile(path, engine=xlsx_engine()) as book:
+            sheets = list(book.sheet_names)
+            frame = pd.read_excel(book, sheet_name=att["sheet"], dtype=str) if att["sheet"] in sheets else None
+    except Exception as exc:  # the readers raise many kinds for a damaged file
         raise IngestError(f"{path}: cannot be read as an xlsx workbook ({type(exc).__name__}: {exc})") from None
-    if att["sheet"] not in book:
-        raise IngestError(f"{path}: no sheet '{att['sheet']}' (sheets: {list(book)}); "
+    if frame is None:
+        raise IngestError(f"{path}: no sheet '{att['sheet']}' (sheets: {sheets}); "
                           f"set attendance.sheet in {mapping['_path']}")
-    frame = book[att["sheet"]]
     frame.columns = [_norm_header(c) for c in frame.columns]
     need = {k: _norm_header(v) for k, v in att["columns"].items()}
     missing = [v for v in need.values() if v not in frame.columns]
@@ -450,14 +478,14 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
                 f"exist; ingest {year - 1} first (python -m helpers run --year {year - 1} {year})")
         prev_pats = read_table(PATTERNS, prev / "patterns.parquet")
         prev_legs = read_table(LEGS, prev / "legs.parquet")
-        found = route_a["respondent_id"].isin(prev_pats["respondent_id"])
+        found = isin_ids(route_a["respondent_id"], prev_pats["respondent_id"])
         rejects.add(file, route_a.loc[~found, "_row"], cols["employee_no"], route_a.loc[~found, "respondent_id"],
                     "route_a_no_previous",
                     f"route A (reuse last year's answers) but no {year - 1} record for this person (pseudonym shown)")
         survey = survey.drop(index=route_a.index[~found])
         keep = route_a.loc[found, "respondent_id"]
-        pats = pd.concat([pats, prev_pats[prev_pats["respondent_id"].isin(keep)]], ignore_index=True)
-        legs = pd.concat([legs, prev_legs[prev_legs["respondent_id"].isin(keep)]], ignore_index=True)
+        pats = pd.concat([pats, prev_pats[isin_ids(prev_pats["respondent_id"], keep)]], ignore_index=True)
+        legs = pd.concat([legs, prev_legs[isin_ids(prev_legs["respondent_id"], keep)]], ignore_index=True)
         carried = int(found.sum())
 
     # attendance
@@ -479,8 +507,8 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
         "in_inventory": in_inv,
     })
     members = respondents.loc[in_inv, "respondent_id"]
-    pats = pats[pats["respondent_id"].isin(members)][PATTERNS.names]
-    legs = legs[legs["respondent_id"].isin(members)][LEGS.names]
+    pats = pats[isin_ids(pats["respondent_id"], members)][PATTERNS.names]
+    legs = legs[isin_ids(legs["respondent_id"], members)][LEGS.names]
     attitudes = code_attitudes(survey[in_inv], mapping, cols)
 
     rej = rejects.frame()
@@ -587,7 +615,7 @@ def remove_from_carryover(processed_dir: Path, year: int, respondent_ids: pd.Ser
     removed = 0
     for name, schema in (("patterns", PATTERNS), ("legs", LEGS)):
         frame = read_table(schema, store / f"{name}.parquet")
-        hit = frame["respondent_id"].isin(respondent_ids)
+        hit = isin_ids(frame["respondent_id"], respondent_ids)
         removed += int(hit.sum())
         if hit.any():
             write_table(frame[~hit], schema, store / f"{name}.parquet")

@@ -42,7 +42,8 @@ def _files_under(folder: Path) -> list[Path]:
 def reference_files(year: int, reference_dir: Path | None = None) -> list[Path]:
     """The reference files a year's run reads: its survey mapping, factor set, modes, synonyms, business travel."""
     ref = Path(reference_dir or config.REFERENCE)
-    used = [ref / "survey" / f"{year}.yaml", ref / factors.FACTORS_SUBDIR / f"{factors.factor_set_year(year, ref)}.yaml"]
+    factor_file = ref / factors.FACTORS_SUBDIR / f"{factors.factor_set_year(year, ref)}.yaml"
+    used = [ref / "survey" / f"{year}.yaml", factor_file]
     used += [ref / name for name in REFERENCE_FILES]
     for folder in REFERENCE_FOLDERS:
         used += _files_under(ref / folder)

@@ -1,4 +1,9 @@
-"""Personal data: keyed pseudonyms for employee numbers (HMAC-SHA256), small-cell suppression, retention purge."""
+"""Personal data: keyed pseudonyms for employee numbers (HMAC-SHA256), small-cell suppression, retention purge.
+
+Destruction records (route-D deletions from the carry-over store, retention purges) are appended to
+data/destruction_log/<dataset>.jsonl, outside data/raw and data/processed, so neither a purge nor `make clean`
+removes them. Terms of retention: data/reference/retention.yaml.
+"""
 
 from __future__ import annotations
 
@@ -81,9 +86,9 @@ def suppress_small(data: pd.DataFrame | pd.Series, k: int = 3, count_cols: list[
     """Display-ready copy of a breakdown with every count under k shown as "<k" (e.g. "<3").
 
     A Series is a column of counts. In a DataFrame, `count_cols` are the counts (default: every numeric
-    column); the other numeric columns are derived from them (shares, emissions, means), and in a row where any count
-    is under k they show SUPPRESSED_DERIVED, so a small group's figures cannot be read from them either
-    (text columns such as labels are left as they are).
+    column); the other numeric columns are derived from them (shares, emissions, means), and in a row where
+    any count is under k they show SUPPRESSED_DERIVED, so a small group's figures cannot be read from them
+    either (text columns such as labels are left as they are).
     Counts become text ("12", "<3"); derived cells keep their numbers unless `formats` gives a format string
     per column (e.g. {"share": "{:.1%}"}). Zero counts are suppressed too. Blank (NA) counts stay blank.
     Totals over several cells are not suppressed here: show a total only where it cannot give a suppressed

@@ -12,7 +12,7 @@ import io
 import zipfile
 from pathlib import Path
 
-from helpers import config, ingest, sample
+from helpers import ingest, sample
 
 HERE = Path(__file__).resolve().parent
 MODES = {  # the same modes under each year's labels
@@ -29,7 +29,8 @@ def person(year: int, n: int, **cells: str) -> dict:
     commutes = {
         1: {"days_1": "5", "mode_1_1": m["car"], "km_1_1": "12.5"},
         2: {"days_1": "5", "mode_1_1": m["walk"], "km_1_1": "0.8", "mode_1_2": m["mrt"], "km_1_2": "6"},
-        3: {"days_1": "3", "mode_1_1": m["moto"], "km_1_1": "7.2", "days_2": "2", "mode_2_1": m["car"], "km_2_1": "7.5"},
+        3: {"days_1": "3", "mode_1_1": m["moto"], "km_1_1": "7.2",
+            "days_2": "2", "mode_2_1": m["car"], "km_2_1": "7.5"},
     }
     row = {"timestamp": f"{year}/3/{n} 上午 9:0{n}:00", "email": f"e9000{n}@example.org",
            "employee_no": f"T9000{n}", "department": "運輸計畫組", **commutes.get(n, commutes[1])}
@@ -83,8 +84,8 @@ def cases() -> dict[str, bytes]:
     put("days_with_unit.csv", with_row3(days_1="3天", days_2="2 天"))
     out["header_variants.csv"] = bom(csv_text(table(2024, base(), header_map=lambda h: h.replace("（", "(")
                                                        .replace("）", ")") + " ")))
-    put("leg_gap.csv", [person(2024, 1), person(2024, 2, mode_1_2="", km_1_2="", mode_1_3=MODES[2024]["mrt"], km_1_3="6"),
-                        person(2024, 3)])
+    gap = person(2024, 2, mode_1_2="", km_1_2="", mode_1_3=MODES[2024]["mrt"], km_1_3="6")
+    put("leg_gap.csv", [person(2024, 1), gap, person(2024, 3)])
     extra = table(2024, base())
     extra[0].append("備註")
     for line in extra[1:]:
@@ -161,9 +162,10 @@ def cases() -> dict[str, bytes]:
 
 
 def main() -> None:
-    for name, data in cases().items():
+    files = cases()
+    for name, data in files.items():
         (HERE / name).write_bytes(data)
-    print(f"wrote {len(cases())} files to {HERE} (config root {config.ROOT})")
+    print(f"wrote {len(files)} files to {HERE}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,551 @@
+"""Scale benchmark (`make bench`): synthetic surveys of 10^3..10^6 respondents, and the annual run against its floor.
+
+Generate (vectorised) / Measure (each size in a fresh subprocess: wall time per stage and peak memory) /
+Report (a table to the terminal and to <out>/bench.md and bench.json, with the machine it ran on).
+
+Every size is a staff of n people answering the 2025 form (routes A/B/C/D, 1-3 commute patterns of
+1-5 legs, about 3 legs each, the attitude questions) and the personnel office's attendance workbook, in the
+real raw formats. Route A reuses the previous year's answers, so a 2024 survey of the same staff is
+generated and ingested first (not timed): the measured time is the 2025 ingestion (read, validate,
+pseudonymise, carry route-A legs over, write) plus emissions, mode shares and attitudes on its tables.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers import config, reference
+
+YEAR, PREV_YEAR = 2025, 2024
+SEED = 20250601
+BENCH_KEY = "workbench-benchmark"  # pseudonym key of the synthetic runs (never the real key file)
+FLOOR_REPEATS = 3  # the floor is the median of this many empty-notebook runs (after one warm-up)
+RUN_REPEATS = 2  # the full annual run: median of this many runs
+TARGET_RUN_RATIO = 1.5  # full annual run <= 1.5 x (notebooks x floor)
+TARGET_1M_SECONDS = 60.0
+TARGET_1M_PEAK_MB = 4096.0
+
+# Route shares of the measured year (the 2025 sample: 105 A / 8 B / 18 C / 4 D of 135).
+ROUTE_SHARES = {"A": 0.74, "B": 0.08, "C": 0.15, "D": 0.03}
+LEAVERS_SHARE = 0.08  # answered the previous year only (left since)
+NON_RESPONDENT_SHARE = 0.05  # staff on the attendance list who did not answer
+RESUBMIT_SHARE = 0.01  # B/C answers submitted twice (the earlier one is superseded)
+MESSY_SHARE = 0.03  # cells typed with a unit or in full-width digits ("5 km", "１２")
+
+# Commute templates: (weight, [(days per week, [(mode, km low, km high), ...]), ...]); about 3 legs on average.
+COMMUTES: list[tuple[float, list[tuple[int, list[tuple[str, float, float]]]]]] = [
+    (0.08, [(5, [("car_petrol", 3, 45)])]),
+    (0.10, [(5, [("car_petrol", 3, 40), ("walk", 0.2, 0.6)])]),
+    (0.06, [(5, [("motorcycle_petrol", 2, 25)])]),
+    (0.03, [(5, [("motorcycle_petrol", 2, 25), ("walk", 0.1, 0.4)])]),
+    (0.03, [(5, [("motorcycle_electric", 2, 15)])]),
+    (0.03, [(5, [("car_hybrid", 5, 40), ("walk", 0.2, 0.5)])]),
+    (0.20, [(5, [("walk", 0.3, 1.2), ("bus_city_diesel", 1.5, 6), ("mrt_taipei", 3, 15), ("walk", 0.2, 0.8)])]),
+    (0.14, [(5, [("walk", 0.3, 1.2), ("mrt_new_taipei", 3, 18), ("walk", 0.2, 0.8)])]),
+    (0.06, [(5, [("bike_public", 0.8, 2.5), ("mrt_taipei", 2, 12), ("walk", 0.2, 0.6)])]),
+    (0.06, [(5, [("walk", 0.3, 1.0), ("tra", 8, 60), ("mrt_taipei", 1.5, 6), ("walk", 0.2, 0.6)])]),
+    (0.02, [(5, [("car_petrol", 2, 6), ("thsr", 40, 180), ("mrt_taipei", 2, 6), ("walk", 0.2, 0.6)])]),
+    (0.04, [(5, [("walk", 0.3, 1.0), ("coach_diesel", 15, 60), ("walk", 0.3, 1.0)])]),
+    (0.03, [(5, [("walk", 0.5, 3.5)])]),
+    (0.02, [(5, [("bike_private", 1, 8)])]),
+    (0.04, [(3, [("motorcycle_petrol", 2, 20)]),
+            (2, [("walk", 0.3, 1.0), ("bus_city_electric", 2, 8), ("mrt_taipei", 2, 12), ("walk", 0.2, 0.6)])]),
+    (0.04, [(3, [("car_petrol", 5, 40)]), (2, [("walk", 0.3, 1.0), ("mrt_new_taipei", 4, 20), ("walk", 0.2, 0.8)])]),
+    (0.02, [(2, [("car_electric", 5, 40)]), (2, [("bike_public", 0.8, 2), ("mrt_taipei", 2, 10)]),
+            (1, [("walk", 0.5, 3)])]),
+]
+PRIVATE_MOTOR = {"car_petrol", "car_hybrid", "car_electric", "motorcycle_petrol", "motorcycle_electric"}
+# attitude answers of private-motor main-mode users (alternative: one; barriers: several) and everyone (incentives)
+ALTERNATIVES = {"bus_city_diesel": 0.22, "bus_city_electric": 0.14, "mrt_taipei": 0.16, "motorcycle_electric": 0.12,
+                "tra": 0.08, "car_electric": 0.1, "bike_public": 0.05, "none": 0.13}
+BARRIERS = {"flexible": 0.35, "wait_long": 0.3, "timetable": 0.25, "transfers": 0.2, "no_service": 0.15,
+            "station_far": 0.1}
+INCENTIVES = {"reward_scheme": 0.55, "tpass_subsidy": 0.45, "bike_station": 0.3, "escooter_parking": 0.18,
+              "ev_parking_fee": 0.15, "bike_parking": 0.14, "showers": 0.1}
+BARRIER_TEXTS = ["要載小孩", "接送學童上下學", "下雨天不方便", "公司附近沒有停車位以外的選擇"]
+INCENTIVE_TEXTS = ["搭乘大眾運輸多花的通勤時間可計入工時", "推動每月綠色通勤日", "增設接駁車"]
+SURNAMES = np.array(list("陳林黃張李王吳劉蔡楊許鄭謝郭洪曾邱廖賴周徐蘇葉莊呂江何蕭羅高"), dtype=object)
+GIVEN = np.array(list("志明俊宏淑芬怡君家豪雅婷建文美玲冠宇佳穎宗翰欣怡承恩詩涵柏宇"), dtype=object)
+DEPARTMENTS = np.array(["運輸計畫組", "運輸工程組", "運輸安全組", "運輸資訊組", "港灣技術中心", "秘書室", "人事室",
+                        "主計室", "政風室", "資訊室"], dtype=object)
+FULL_WIDTH = str.maketrans("0123456789.", "０１２３４５６７８９．")
+
+
+# ---------------------------------------------------------------------------------------------- generate
+
+def _labels(mapping: dict, field: str) -> dict[str, str]:
+    """code -> the form's answer label (the first label of a code)."""
+    out: dict[str, str] = {}
+    for label, code in mapping["answers"][field].items():
+        out.setdefault(code, label)
+    return out
+
+
+def _staff(n: int, rng: np.random.Generator) -> pd.DataFrame:
+    """n staff of the measured year plus the previous year's leavers: employee number, name, department,
+    route, commute template (previous and measured year) and attendance days."""
+    total = n + int(round(n * LEAVERS_SHARE))
+    routes = np.array(list(ROUTE_SHARES) + ["X"])
+    shares = np.array(list(ROUTE_SHARES.values()))
+    route = np.concatenate([rng.choice(routes[:-1], size=n, p=shares / shares.sum()),
+                            np.full(total - n, "X")])
+    weights = np.array([w for w, _ in COMMUTES])
+    prev = rng.choice(len(COMMUTES), size=total, p=weights / weights.sum())
+    changed = rng.choice(len(COMMUTES), size=total, p=weights / weights.sum())
+    # route B changed commute; A kept it; C is new (no previous year); D and X answered the previous year
+    current = np.where(route == "B", changed, prev)
+    numbers = pd.Series(np.arange(total) * 7 + 100003).astype(str).str.zfill(7)
+    return pd.DataFrame({
+        "employee_no": ("E" + numbers).to_numpy(dtype=object),
+        "name": SURNAMES[rng.integers(0, len(SURNAMES), total)] + GIVEN[rng.integers(0, len(GIVEN), total)]
+        + GIVEN[rng.integers(0, len(GIVEN), total)],
+        "department": DEPARTMENTS[rng.integers(0, len(DEPARTMENTS), total)],
+        "route": route, "prev_commute": prev, "commute": current,
+        "days_prev": np.clip(np.round(rng.normal(206, 22, total)), 90, 248).astype(int),
+        "days": np.clip(np.round(rng.normal(182, 22, total)), 90, 248).astype(int),
+    })
+
+
+def _main_mode(template: int) -> str:
+    """The main mode of a commute template: the longest leg of the pattern with the most days."""
+    patterns = COMMUTES[template][1]
+    _, legs = max(patterns, key=lambda pattern: pattern[0])
+    return max(legs, key=lambda leg: leg[2])[0]
+
+
+def _messy(values: np.ndarray, rng: np.random.Generator, suffix: str) -> np.ndarray:
+    """A few cells typed the way people do: with a unit, or in full-width digits."""
+    out = values.copy()
+    k = rng.random(len(out))
+    unit, wide = k < MESSY_SHARE / 2, (k >= MESSY_SHARE / 2) & (k < MESSY_SHARE)
+    out[unit] = out[unit] + suffix
+    out[wide] = np.array([v.translate(FULL_WIDTH) for v in out[wide]], dtype=object)
+    return out
+
+
+def _commute_columns(templates: np.ndarray, mapping: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """The days/mode/km cells of every respondent's commute template (blank where not used)."""
+    pat = mapping["patterns"]
+    labels = _labels(mapping, "mode")
+    n = len(templates)
+    cells: dict[str, np.ndarray] = {}
+
+    def column(name: str) -> np.ndarray:
+        return cells.setdefault(name, np.full(n, "", dtype=object))
+
+    for t, (_, patterns) in enumerate(COMMUTES):
+        rows = np.flatnonzero(templates == t)
+        if not len(rows):
+            continue
+        for p, (days, legs) in enumerate(patterns, start=1):
+            plabel = pat["labels"][p]
+            column(pat["days"].format(p=plabel))[rows] = _messy(np.full(len(rows), str(days), dtype=object), rng, "天")
+            for leg, (mode, lo, hi) in enumerate(legs, start=1):
+                column(pat["leg_mode"].format(p=plabel, l=leg))[rows] = labels[mode]
+                km = np.round(rng.uniform(lo, hi, len(rows)), 1).astype(str).astype(object)
+                column(pat["leg_km"].format(p=plabel, l=leg))[rows] = _messy(km, rng, " km")
+    return cells
+
+
+def _multi_select(mask: np.ndarray, options: dict[str, float], labels: dict[str, str], texts: list[str],
+                  sep: str, rng: np.random.Generator) -> np.ndarray:
+    """Multi-select cells: each option ticked with its probability, sometimes an 'other' free text."""
+    n = len(mask)
+    out = np.full(n, "", dtype=object)
+    for code, prob in options.items():
+        hit = mask & (rng.random(n) < prob)
+        out[hit] = np.where(out[hit] == "", labels[code], out[hit] + sep + labels[code])
+    other = mask & (rng.random(n) < 0.03)
+    text = np.array(texts, dtype=object)[rng.integers(0, len(texts), n)]
+    out[other] = np.where(out[other] == "", text[other], out[other] + sep + text[other])
+    return out
+
+
+def _google(ts: pd.Series) -> np.ndarray:
+    """Google Forms zh-TW timestamps, e.g. '2025/3/5 下午 2:31:07'."""
+    dt = ts.dt
+    half = np.where(dt.hour < 12, "上午", "下午")
+    hour = (dt.hour % 12).replace(0, 12).astype(str)
+    text = (dt.year.astype(str) + "/" + dt.month.astype(str) + "/" + dt.day.astype(str) + " " + half + " " + hour
+            + ":" + dt.minute.astype(str).str.zfill(2) + ":" + dt.second.astype(str).str.zfill(2))
+    return text.to_numpy(dtype=object)
+
+
+def survey_table(staff: pd.DataFrame, year: int, rng: np.random.Generator) -> pd.DataFrame:
+    """The survey export of one year in the form's column layout (text cells), resubmissions included."""
+    from helpers.sample import survey_headers
+
+    mapping = reference.load_yaml(config.REFERENCE / "survey" / f"{year}.yaml")
+    cols = mapping["columns"]
+    measured = year == YEAR
+    people = staff[staff["route"] != "X"] if measured else staff[staff["route"] != "C"]
+    people = people.reset_index(drop=True)
+    n = len(people)
+    answers_commute = ~people["route"].isin(["A", "D"]).to_numpy() if measured else np.ones(n, bool)
+    template = (people["commute"] if measured else people["prev_commute"]).to_numpy()
+    table: dict[str, np.ndarray] = {
+        cols["email"]: ("staff." + people["employee_no"].str.lower() + "@example.org").to_numpy(dtype=object),
+        cols["employee_no"]: people["employee_no"].to_numpy(dtype=object),
+        cols["department"]: people["department"].to_numpy(dtype=object),
+    }
+    commute = _commute_columns(np.where(answers_commute, template, -1), mapping, rng)
+    table.update(commute)
+    if measured:
+        table[cols["route"]] = people["route"].map(_labels(mapping, "route")).to_numpy(dtype=object)
+        main_private = np.array([_main_mode(t) in PRIVATE_MOTOR for t in range(len(COMMUTES))])[template]
+        asked = main_private & (people["route"] != "D").to_numpy()
+        sep = mapping.get("multi_select_separator", ", ")
+        alt_codes = np.array(list(ALTERNATIVES), dtype=object)
+        p = np.array(list(ALTERNATIVES.values()))
+        alt = alt_codes[rng.choice(len(alt_codes), size=n, p=p / p.sum())]
+        alt_labels = _labels(mapping, "alternative")
+        table[cols["alternative"]] = np.where(asked & (rng.random(n) < 0.9),
+                                              pd.Series(alt).map(alt_labels).to_numpy(dtype=object), "")
+        table[cols["barrier"]] = _multi_select(asked, BARRIERS, _labels(mapping, "barrier"), BARRIER_TEXTS, sep, rng)
+        table[cols["incentive"]] = _multi_select((people["route"] != "D").to_numpy(), INCENTIVES,
+                                                 _labels(mapping, "incentive"), INCENTIVE_TEXTS, sep, rng)
+    frame = pd.DataFrame(table)
+    submitted = pd.Timestamp(f"{year}-03-03 08:30") + pd.to_timedelta(rng.integers(0, 18 * 24 * 3600, n), unit="s")
+    # resubmissions: an earlier answer with another first distance, superseded by the later one
+    again = np.flatnonzero(answers_commute & (rng.random(n) < RESUBMIT_SHARE))
+    first_km = mapping["patterns"]["leg_km"].format(p=mapping["patterns"]["labels"][1], l=1)
+    earlier = frame.iloc[again].assign(**{first_km: "99"})
+    hours_before = pd.to_timedelta(rng.integers(2 * 3600, 48 * 3600, len(again)), unit="s")
+    frame = pd.concat([frame, earlier], ignore_index=True)
+    frame["_ts"] = np.concatenate([submitted.to_numpy(), (submitted[again] - hours_before).to_numpy()])
+    frame = frame.sort_values("_ts", kind="stable", ignore_index=True)  # the export is in submission order
+    frame[cols["timestamp"]] = _google(frame.pop("_ts"))
+    return frame.reindex(columns=survey_headers(mapping), fill_value="")
+
+
+def attendance_table(staff: pd.DataFrame, year: int, rng: np.random.Generator) -> pd.DataFrame:
+    """The personnel office's attendance list: everyone in scope that year (non-respondents too)."""
+    mapping = reference.load_yaml(config.REFERENCE / "survey" / f"{year}.yaml")["attendance"]["columns"]
+    in_year = staff["route"] != ("X" if year == YEAR else "C")
+    people = staff[in_year]
+    extra = int(round(len(people) * NON_RESPONDENT_SHARE))
+    numbers = pd.Series(np.arange(extra) * 7 + 5).astype(str).str.zfill(7)
+    days = people["days" if year == YEAR else "days_prev"].to_numpy()
+    return pd.DataFrame({
+        mapping["employee_no"]: np.concatenate([people["employee_no"].to_numpy(dtype=object),
+                                                ("N" + numbers).to_numpy(dtype=object)]),
+        "姓名": np.concatenate([people["name"].to_numpy(dtype=object), np.full(extra, "王小明", dtype=object)]),
+        "單位": np.concatenate([people["department"].to_numpy(dtype=object), DEPARTMENTS[rng.integers(0, 10, extra)]]),
+        mapping["attendance_days"]: np.concatenate([days, np.clip(np.round(rng.normal(190, 20, extra)), 90, 248)
+                                                    .astype(int)]),
+    })
+
+
+def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
+    """One-sheet xlsx with openpyxl's write_only mode (streams rows; the normal mode holds every cell in memory)."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    ws.append(list(frame.columns))
+    for row in zip(*(frame[c].tolist() for c in frame.columns)):
+        ws.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+
+
+def generate(n: int, raw_dir: Path, seed: int = SEED) -> dict:
+    """Write <raw_dir>/2024 and /2025 survey.csv + attendance.xlsx for a staff of n; returns counts and seconds."""
+    raw_dir = Path(raw_dir)
+    rng = np.random.default_rng(seed + n)
+    staff = _staff(n, rng)
+    out: dict = {"respondents": n}
+    for year in (PREV_YEAR, YEAR):
+        started = time.perf_counter()
+        mapping = reference.load_yaml(config.REFERENCE / "survey" / f"{year}.yaml")
+        folder = raw_dir / str(year)
+        folder.mkdir(parents=True, exist_ok=True)
+        survey = survey_table(staff, year, rng)
+        (folder / mapping["survey_file"]).write_bytes(
+            survey.to_csv(index=False, lineterminator="\n").encode(mapping["encoding"]))
+        csv_s = time.perf_counter() - started
+        att = mapping["attendance"]
+        attendance = attendance_table(staff, year, rng)
+        write_xlsx(attendance, folder / att["file"], att["sheet"])
+        out[year] = {"survey_rows": len(survey), "attendance_rows": len(attendance), "csv_s": csv_s,
+                     "xlsx_s": time.perf_counter() - started - csv_s,
+                     "csv_mb": (folder / mapping["survey_file"]).stat().st_size / 2**20,
+                     "xlsx_mb": (folder / att["file"]).stat().st_size / 2**20}
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- measure
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MiB (Linux reports ru_maxrss in KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def prepare(n: int, work: Path) -> dict:
+    """Generate the raw files of a staff of n and ingest the previous year (route A's carry-over store)."""
+    from helpers import ingest
+
+    started = time.perf_counter()
+    info = generate(n, work / "raw")
+    info["generate_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    ingest.ingest_year(PREV_YEAR, work / "raw", work / "processed", key=BENCH_KEY.encode())
+    info["previous_year_ingest_s"] = time.perf_counter() - started
+    return info
+
+
+def measure(work: Path, main_mode_rule: str = "longest") -> dict:
+    """Time the measured year's stages on the files of `prepare`; returns seconds per stage and peak memory."""
+    from helpers import attitudes, emissions, factors, ingest, modeshare
+
+    raw, processed = work / "raw", work / "processed"
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = now - clock
+        clock = now
+
+    report = ingest.ingest_year(YEAR, raw, processed, key=BENCH_KEY.encode())
+    lap("ingest")
+    data = ingest.load_year(processed, YEAR)
+    lap("load")
+    fac = factors.factors_by_mode(YEAR)
+    per = emissions.per_respondent(data["respondents"], data["patterns"], data["legs"], fac)
+    emissions.totals(per)
+    emissions.by_mode(data["legs"], data["patterns"], per, fac)
+    emissions.distance_distribution(per)
+    lap("emissions")
+    main = modeshare.main_modes(data["patterns"], data["legs"], rule=main_mode_rule)
+    modeshare.leg_share_by_group(data["legs"])
+    modeshare.leg_share_by_mode(data["legs"])
+    modeshare.main_share_by_group(main)
+    modeshare.main_share_by_mode(main)
+    lap("mode_shares")
+    coded = attitudes.code_free_text(data["attitudes"])
+    cars = attitudes.petrol_car_users(main)
+    for question, who in (("alternative", cars), ("barrier", cars), ("incentive", None)):
+        attitudes.persons_by_code(coded, question, who)
+    attitudes.themes(coded, cars)
+    attitudes.by_emission_band(coded, "barrier", per, cars)
+    attitudes.by_emission_band(coded, "incentive", per)
+    lap("attitudes")
+    return {"seconds": seconds, "total_s": sum(seconds.values()), "peak_rss_mb": _peak_rss_mb(),
+            "respondents": int(report["accepted"] + report["declined"]), "in_inventory": int(report["accepted"]),
+            "legs": int(report["legs"]), "raw_rows": int(report["raw_rows"]), "reconciles": bool(report["reconciles"])}
+
+
+def _child(step: str, n: int, work: Path) -> dict:
+    """Run one step in a fresh interpreter (its own peak memory); returns its JSON result."""
+    command = [sys.executable, "-m", "helpers.bench", step, str(n), str(work)]
+    done = subprocess.run(command, capture_output=True, text=True, env=_child_env())
+    if done.returncode != 0:
+        raise RuntimeError(f"bench {step} at n={n} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    src = str(Path(__file__).resolve().parents[1])  # the helpers package, also when it is not installed
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+def measure_size(n: int, work: Path) -> dict:
+    """Prepare (untimed) and measure one size, each in its own subprocess; the work folder is removed after."""
+    try:
+        prepared = _child("prepare", n, work)
+        result = _child("measure", n, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    result["prepare"] = prepared
+    result["n"] = n
+    result["s_per_1e5"] = result["total_s"] / n * 1e5
+    return result
+
+
+# --------------------------------------------------------------------------------------- the annual run
+
+def floor_notebook(folder: Path) -> Path:
+    """An empty notebook: one parameters cell and nothing else (kernel start, papermill, nbconvert only)."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    nb = new_notebook(cells=[new_code_cell("year: int = 2025  # survey year, Gregorian",
+                                           metadata={"tags": ["parameters"]})],
+                      metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    path = folder / "00_floor.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def measure_floor(folder: Path, repeats: int = FLOOR_REPEATS) -> dict:
+    """Wall seconds of the empty notebook through report.execute_notebook + render_html (median after a warm-up)."""
+    from helpers import report
+
+    path = floor_notebook(folder)
+    times = []
+    for i in range(repeats + 1):
+        started = time.perf_counter()
+        report.execute_notebook(path, folder / "executed.ipynb", {"year": YEAR})
+        report.render_html(folder / "executed.ipynb", folder / "floor.html")
+        if i:  # the first run warms imports and the HTML exporter
+            times.append(time.perf_counter() - started)
+    return {"seconds": statistics.median(times), "runs_s": times}
+
+
+def measure_annual_run(folder: Path, repeats: int = RUN_REPEATS, jobs: int | None = None) -> dict:
+    """report.run_year(2025) on the bundled sample, 2024 already processed (not timed); median wall seconds."""
+    import inspect
+
+    from helpers import ingest, report
+
+    raw = config.RAW / config.DEFAULT_DATASET
+    processed = folder / "processed"
+    ingest.ingest_year(PREV_YEAR, raw, processed)
+    jobs = jobs or inspect.signature(report.run_year).parameters["jobs"].default
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        final = report.run_year(YEAR, raw_dir=raw, processed_dir=processed, out=folder / "out", jobs=jobs)
+        times.append(time.perf_counter() - started)
+    notebooks = report.discover()
+    return {"seconds": statistics.median(times), "runs_s": times, "jobs": jobs, "notebooks": len(notebooks),
+            "per_notebook": _notebook_durations(final / "executed")}
+
+
+def _notebook_durations(executed: Path) -> dict[str, dict[str, float]]:
+    """Per executed notebook: papermill's total seconds, its first code cell (imports) and the other cells."""
+    import nbformat
+
+    out = {}
+    for path in sorted(executed.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        cells = [cell.metadata.get("papermill", {}).get("duration") or 0.0
+                 for cell in nb.cells if cell.cell_type == "code"]
+        out[path.stem] = {"total_s": float(nb.metadata.get("papermill", {}).get("duration") or 0.0),
+                          "imports_s": float(cells[0]) if cells else 0.0, "cells_s": float(sum(cells[1:]))}
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ report
+
+def machine() -> dict:
+    """CPU model, cores, memory, and the versions that matter for the figures."""
+    import importlib.metadata as md
+
+    cpu = next((line.split(":", 1)[1].strip() for line in _read_lines("/proc/cpuinfo")
+                if line.startswith("model name")), platform.processor() or platform.machine())
+    mem_kb = next((int(line.split()[1]) for line in _read_lines("/proc/meminfo") if line.startswith("MemTotal")), 0)
+    versions = {}
+    for package in ("pandas", "numpy", "pyarrow", "openpyxl", "python-calamine", "papermill", "nbconvert"):
+        try:
+            versions[package] = md.version(package)
+        except md.PackageNotFoundError:
+            versions[package] = "not installed"
+    from helpers import ingest
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 2**20, 1),
+            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
+            **versions, "xlsx_reader": ingest.xlsx_engine()}
+
+
+def _read_lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def markdown(results: dict) -> str:
+    """The benchmark as a Markdown section: machine, scale table, annual run against the floor."""
+    m = results["machine"]
+    lines = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, {m['os']}; Python {m['python']}, "
+             f"pandas {m['pandas']}, numpy {m['numpy']}, pyarrow {m['pyarrow']}, xlsx reader {m['xlsx_reader']} "
+             f"(python-calamine {m['python-calamine']}, openpyxl {m['openpyxl']}). Run {results['date']}.", "",
+             "Scale: the 2025 stages on a synthetic staff (each size in a fresh process; the previous year's "
+             "ingestion, needed by route A, and the file generation are not timed).", "",
+             "| respondents | survey rows | legs | ingest s | load s | emissions s | mode shares s | attitudes s "
+             "| total s | s per 10^5 | peak MiB |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results["sizes"]:
+        s = r["seconds"]
+        lines.append(f"| {r['n']:,} | {r['raw_rows']:,} | {r['legs']:,} | {s['ingest']:.2f} | {s['load']:.2f} "
+                     f"| {s['emissions']:.2f} | {s['mode_shares']:.2f} | {s['attitudes']:.2f} | {r['total_s']:.2f} "
+                     f"| {r['s_per_1e5']:.2f} | {r['peak_rss_mb']:,.0f} |")
+    big = next((r for r in results["sizes"] if r["n"] == 10**6), None)
+    if big is not None:
+        lines += ["", f"10^6 respondents: {big['total_s']:.1f} s (target <= {TARGET_1M_SECONDS:.0f} s: "
+                      f"{'met' if big['total_s'] <= TARGET_1M_SECONDS else 'NOT met'}), peak {big['peak_rss_mb']:,.0f} "
+                      f"MiB (target <= {TARGET_1M_PEAK_MB:,.0f}: "
+                      f"{'met' if big['peak_rss_mb'] <= TARGET_1M_PEAK_MB else 'NOT met'})."]
+    gen = [f"{r['n']:,}: {r['prepare']['generate_s']:.1f} s generating, "
+           f"{r['prepare']['previous_year_ingest_s']:.1f} s ingesting {PREV_YEAR}" for r in results["sizes"]]
+    lines += ["", "Not timed (per size): " + "; ".join(gen) + "."]
+    run = results.get("annual_run")
+    if run:
+        lines += ["", "Annual run: `report.run_year(2025)` on the bundled sample (2024 already processed), "
+                      f"jobs={run['jobs']}, median of {len(run['runs_s'])}; floor = an empty notebook (one parameters "
+                      f"cell) through execute_notebook + render_html, median of {len(results['floor']['runs_s'])}.", "",
+                  "| notebooks | floor s | notebooks x floor s | annual run s | ratio | target |",
+                  "|---:|---:|---:|---:|---:|---:|",
+                  f"| {run['notebooks']} | {results['floor']['seconds']:.2f} | {run['budget_s']:.2f} "
+                  f"| {run['seconds']:.2f} | {run['ratio']:.2f} | <= {TARGET_RUN_RATIO} "
+                  f"({'met' if run['ratio'] <= TARGET_RUN_RATIO else 'NOT met'}) |", "",
+                  "| notebook | papermill s | imports s | other cells s |", "|---|---:|---:|---:|"]
+        for name, d in run["per_notebook"].items():
+            lines.append(f"| {name} | {d['total_s']:.2f} | {d['imports_s']:.2f} | {d['cells_s']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main(args) -> int:
+    """`python -m helpers bench`: measure every size and the annual run; print and write <out>/bench.md, .json."""
+    sizes = [int(float(s)) for s in str(args.sizes).replace(",", " ").split()]
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    os.environ["WORKBENCH_PSEUDONYM_KEY"] = BENCH_KEY  # synthetic data only: never create or use the real key
+    results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "sizes": []}
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="workbench-bench-") as tmp:
+        for n in sizes:
+            print(f"bench: {n:,} respondents ...", file=sys.stderr, flush=True)
+            r = measure_size(n, Path(tmp) / f"n{n}")
+            results["sizes"].append(r)
+            print(f"bench: {n:,} respondents: {r['total_s']:.2f} s, peak {r['peak_rss_mb']:,.0f} MiB",
+                  file=sys.stderr, flush=True)
+        if getattr(args, "full_run", True):
+            print("bench: floor and annual run ...", file=sys.stderr, flush=True)
+            results["floor"] = measure_floor(Path(tmp))
+            run = measure_annual_run(Path(tmp) / "run")
+            run["budget_s"] = run["notebooks"] * results["floor"]["seconds"]
+            run["ratio"] = run["seconds"] / run["budget_s"]
+            results["annual_run"] = run
+    results["bench_s"] = time.perf_counter() - started
+    text = markdown(results)
+    (out / "bench.md").write_text("# Benchmark\n\n" + text, encoding="utf-8")
+    (out / "bench.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(text)
+    print(f"written: {out / 'bench.md'} and bench.json ({results['bench_s']:.0f} s in all)")
+    return 0
+
+
+if __name__ == "__main__":  # the per-size subprocesses: python -m helpers.bench prepare|measure N WORK
+    _step, _n, _work = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    os.environ["WORKBENCH_PSEUDONYM_KEY"] = BENCH_KEY
+    _result = prepare(_n, _work) if _step == "prepare" else measure(_work)
+    print(json.dumps(_result, default=str))
