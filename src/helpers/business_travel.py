@@ -539,7 +539,7 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
     """Raw export as text cells (NA for blanks), fully blank lines dropped; returns (frame, encoding used)."""
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        frame, encoding = pd.read_excel(path, dtype=str, keep_default_na=False), "xlsx"
+        frame, encoding = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl"), "xlsx"
     else:
         data = path.read_bytes()
         encoding = "utf-8-sig"

@@ -1,0 +1,113 @@
+"""End to end: `python -m helpers run` on the bundled sample reproduces the study's published figures.
+
+Figures and their printed precision are those of shared/DOMAIN.md §5 (commuting) and §6 (business travel).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+PUBLISHED = {
+    2025: {
+        "respondents": 131, "routes": {"A": 105, "B": 8, "C": 18, "D": 4},
+        "daily": "246.43", "annual": "44,950.43", "intensity": ("0.0833", 4),
+        "distance_bins": {"<5": 50, "5-10": 37, "10-15": 17, "15-20": 5, "20-30": 15, ">=30": 7},
+        "legs": {"public": 58, "non_motorised": 43, "private": 86},
+        "main_modes": {"public": 44, "non_motorised": 7, "private": 80},
+    },
+    2024: {
+        "respondents": 137, "daily": "272.87", "annual": "56,287.09", "intensity": ("0.084", 3),
+        "legs": {"public": 60, "non_motorised": 43, "private": 89},
+        "main_modes": {"public": 45, "non_motorised": 9, "private": 83},
+    },
+}
+ATTITUDES_2025 = {
+    "petrol_car_main_mode_users": 52,
+    "alternatives": {"bus_city_diesel": 16, "bus_city_electric": 9, "mrt_taipei": 8},
+    "barriers": {"flexible": 12, "wait_long": 11, "timetable": 10, "transfers": 7, "no_service": 6,
+                 "station_far": 3, "child_transport": 3},
+    "incentives": {"reward_scheme": 73, "tpass_subsidy": 60, "bike_station": 42, "escooter_parking": 24,
+                   "ev_parking_fee": 20, "bike_parking": 18, "showers": 14},
+}
+
+
+def _summary(run, year: int) -> dict:
+    return json.loads((run.out_dir / str(year) / "summary.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("year", [2024, 2025])
+def test_summary_reproduces_the_published_commuting_figures(pipeline_run, year):
+    s, pub = _summary(pipeline_run, year), PUBLISHED[year]
+    assert s["year"] == year
+    assert s["respondents"] == pub["respondents"]
+    assert f"{s['daily_total_kgco2e']:,.2f}" == pub["daily"]
+    assert f"{s['annual_total_kgco2e']:,.2f}" == pub["annual"]
+    value, digits = pub["intensity"]
+    assert f"{s['mean_intensity_kgco2e_per_pkm']:.{digits}f}" == value
+    assert s["legs"] == pub["legs"]
+    assert s["main_modes"] == pub["main_modes"]
+    for key in ("routes", "distance_bins"):
+        if key in pub:
+            assert s[key] == pub[key]
+    total_legs = sum(s["legs"].values())
+    assert sum(s["leg_counts_by_mode"].values()) == total_legs
+    assert sum(s["main_mode_counts_by_mode"].values()) == s["respondents"]
+    assert round(100 * s["leg_counts_by_mode"]["car_petrol"] / total_legs) == 31  # "about 31%"
+
+
+def test_published_shares_at_their_printed_precision(pipeline_run):
+    s25, s24 = _summary(pipeline_run, 2025), _summary(pipeline_run, 2024)
+    share = lambda part, whole: f"{100 * part / whole:.2f}%"  # noqa: E731
+    assert [share(s25["legs"][g], 187) for g in ("public", "non_motorised", "private")] == ["31.02%", "22.99%", "45.99%"]
+    assert [share(s24["legs"][g], 192) for g in ("public", "non_motorised", "private")] == ["31.25%", "22.40%", "46.35%"]
+    assert [share(s25["main_modes"][g], 131) for g in ("public", "non_motorised", "private")] == ["33.59%", "5.34%", "61.07%"]
+    assert [share(s24["main_modes"][g], 137) for g in ("public", "non_motorised", "private")] == ["32.85%", "6.57%", "60.58%"]
+    assert f"{131 / 135:.2%}" == "97.04%"  # response rate: valid / (valid + declined)
+    assert s25["respondents"] + s25["routes"]["D"] == 135
+
+
+def test_attitude_counts_2025(pipeline_run):
+    s = _summary(pipeline_run, 2025)
+    assert s["petrol_car_main_mode_users"] == ATTITUDES_2025["petrol_car_main_mode_users"]
+    for key in ("alternatives", "barriers", "incentives"):
+        for code, n in ATTITUDES_2025[key].items():
+            assert s[key].get(code) == n, (key, code)
+    assert sum(s["alternatives"].values()) == 52
+    assert _summary(pipeline_run, 2024)["alternatives"] == {}  # no attitude questions in the 2024 form
+
+
+def test_business_travel_pilot(pipeline_run):
+    bt = _summary(pipeline_run, 2025)["business_travel"]
+    assert (bt["claims"], bt["taxi_claims"], bt["mrt_claims"], bt["bus_claims"]) == (47, 42, 3, 5)
+    assert f"{bt['total_kgco2e']:.2f}" == "69.63"
+    assert "business_travel" not in _summary(pipeline_run, 2024)
+
+
+def test_every_report_is_rendered_linked_and_clean(pipeline_run):
+    out = pipeline_run.out_dir
+    top = (out / "index.html").read_text(encoding="utf-8")
+    assert 'href="2024/index.html"' in top and 'href="2025/index.html"' in top
+    for year in (2024, 2025):
+        index = (out / str(year) / "index.html").read_text(encoding="utf-8")
+        pages = sorted(p.name for p in (out / str(year)).glob("[0-9][0-9]_*.html"))
+        assert len(pages) == 7
+        assert index.index("07_summary.html") < index.index("01_ingest.html"), "the summary is listed first"
+        for page in pages:
+            text = (out / str(year) / page).read_text(encoding="utf-8")
+            body = re.sub(r"<style.*?</style>|<script.*?</script>", "", text, flags=re.S)
+            assert page in index
+            assert "Traceback" not in body and "jupyter.stderr" not in body and "jp-OutputArea-error" not in body, page
+            assert "Warning" not in re.sub(r"<[^>]+>", "", body), page
+            charted = ("02_", "03_", "04_", "05_", "06_") if year == 2025 else ("02_", "03_")  # 2024: no attitudes,
+            assert "<img" in text or not page.startswith(charted), f"{year} {page} has no chart"  # claims or base
+        manifest = json.loads((out / str(year) / "manifest.json").read_text(encoding="utf-8"))
+        assert manifest["parameters"]["year"] == year
+
+
+def test_year_on_year_report_flags_the_walking_rule(pipeline_run):
+    text = (pipeline_run.out_dir / "2025" / "05_year_on_year.html").read_text(encoding="utf-8")
+    assert "walking rule differs" in text
+    assert "44,950.43" in text and "56,287.09" in text
