@@ -16,8 +16,6 @@ Long trips were not part of the pilot's 69.63 kgCO2e: they are reported under th
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import math
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import config, factors, privacy, reference, tables
+from helpers import config, factors, ingest, privacy, reference, tables
 from helpers.schemas import REJECTS, Column, Schema, atomic_write_bytes, read_table, write_table
 
 # ----------------------------------------------------------------------------------------------- constants
@@ -403,7 +401,7 @@ def load_reference(reference_dir: Path | None = None) -> Reference:
                      .dropna(subset=["alias"]).drop_duplicates(["network", "alias"])
                      [["network", "alias", "station", "lat", "lon"]].reset_index(drop=True))
 
-    versions = {name: _sha256(folder / name)[:12] for name in (
+    versions = {name: privacy.file_sha256(folder / name)[:12] for name in (
         MAPPING_FILE, TARIFF_FILE, FARE_RULES_FILE, STATION_DISTANCES_FILE, LONG_MODES_FILE, LONG_DISTANCES_FILE,
         LONG_STATIONS_FILE)}
     return Reference(folder, mapping, tariffs, pd.DataFrame(city_rows, columns=["group", "city"]),
@@ -417,10 +415,6 @@ def _display_path(path: Path) -> str:
         return str(Path(path).resolve().relative_to(config.ROOT.resolve()))
     except ValueError:
         return str(path)
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 # ------------------------------------------------------------------------------------------- fare formulas
@@ -540,17 +534,8 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         frame, encoding = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl"), "xlsx"
-    else:
-        data = path.read_bytes()
-        encoding = "utf-8-sig"
-        try:
-            text = data.decode(encoding)
-        except UnicodeDecodeError:
-            try:  # exports saved by Excel on a zh-TW Windows are Big5 (cp950)
-                text, encoding = data.decode("cp950"), "cp950"
-            except UnicodeDecodeError:
-                raise ValueError(f"{path}: not UTF-8 nor Big5 text; export the file as CSV UTF-8") from None
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False)
+    else:  # the survey's CSV reader: UTF-8/Big5, truncated files, structure errors named with file and row
+        frame, encoding = ingest.read_export(path)
     frame.columns = [str(c) for c in frame.columns]
     frame = frame.apply(lambda col: col.astype("string").str.strip()).replace("", pd.NA)
     frame.insert(0, "_row", np.arange(1, len(frame) + 1, dtype="int64"))
@@ -914,7 +899,7 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
     report = {
         "year": year,
         "claims": {
-            "file": file, "sha256": _sha256(path), "encoding": encoding,
+            "file": file, "sha256": privacy.file_sha256(path), "encoding": encoding,
             "columns_used": {field: header for field, header in cols.items()
                              if not ref.mapping["claims"]["fields"][field].get("drop")},
             "time_column": "time" in cols,
@@ -1046,7 +1031,7 @@ def ingest_long_trips(raw_year_dir: Path, year: int, ref: Reference, fac: dict[s
     legs = LONG_TRIPS.validate(legs.sort_values(["trip_no", "_dir", "leg_no"])[LONG_TRIPS.names])
     rejects = rej.frame()
     rejected_rows = int(rejects["row"].nunique())
-    report = {"file": file, "sha256": _sha256(path), "encoding": encoding, "raw_rows": int(len(raw)),
+    report = {"file": file, "sha256": privacy.file_sha256(path), "encoding": encoding, "raw_rows": int(len(raw)),
               "accepted_rows": int(len(legs)), "rejected_rows": rejected_rows,
               "rejects_by_reason": {str(k): int(v) for k, v in rejects["reason_code"].value_counts().sort_index().items()},
               "reconciled": int(len(raw)) == int(len(legs)) + rejected_rows,

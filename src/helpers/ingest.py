@@ -81,7 +81,7 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: survey export not found")
+        raise FileNotFoundError(f"{path}: export not found")
     data = path.read_bytes()
     if not data.strip():
         raise IngestError(f"{path}: the file is empty")
@@ -99,7 +99,7 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
         raise IngestError(f"{path}: neither UTF-8 nor Big5/cp950 text; export the form again as CSV (UTF-8)")
     cells = _cell_counts(text, path)
     try:
-        # the parser is given UTF-8 bytes: from a text buffer pandas re-encodes in small chunks (minutes at 10^6 rows)
+        # the parser gets UTF-8 bytes: a text buffer is re-encoded by pandas in small chunks (~20 s at 10^6 rows)
         utf8 = data.removeprefix(b"\xef\xbb\xbf") if encoding == "utf-8-sig" else text.encode("utf-8")
         table = pd.read_csv(io.BytesIO(utf8), encoding="utf-8", header=None, dtype=str, keep_default_na=False,
                             skip_blank_lines=False, names=range(max(int(cells.max()), 1)))
@@ -249,16 +249,24 @@ def split_multi(values: pd.Series, labels: dict[str, str], sep: str) -> pd.DataF
 
 # ---------------------------------------------------------------- process
 def _legs_long(survey: pd.DataFrame, mapping: dict, cols: dict[str, str]) -> pd.DataFrame:
-    """All pattern and leg cells as long rows: idx, pattern_no, leg_no, days_text, mode_text, km_text."""
+    """Pattern and leg cells as long rows: idx, pattern_no, leg_no, days_text, mode_text, km_text.
+
+    Legs with blank mode and km are left out (most of the 3 x 6 slots are blank), except leg 1 of a pattern
+    with days or any leg given: that row carries the pattern's days.
+    """
     pat = mapping["patterns"]
     parts = []
     for p in range(1, pat["count"] + 1):
+        filled = [clean_text(survey[cols[f"mode_{p}_{leg}"]]).notna() | clean_text(survey[cols[f"km_{p}_{leg}"]]).notna()
+                  for leg in range(1, pat["legs"] + 1)]
+        pattern_used = clean_text(survey[cols[f"days_{p}"]]).notna() | np.logical_or.reduce(filled)
         for leg in range(1, pat["legs"] + 1):
+            keep = (pattern_used if leg == 1 else filled[leg - 1]).to_numpy()
             parts.append(pd.DataFrame({
-                "idx": survey.index, "pattern_no": p, "leg_no": leg,
-                "days_text": survey[cols[f"days_{p}"]].to_numpy(),
-                "mode_text": survey[cols[f"mode_{p}_{leg}"]].to_numpy(),
-                "km_text": survey[cols[f"km_{p}_{leg}"]].to_numpy(),
+                "idx": survey.index[keep], "pattern_no": p, "leg_no": leg,
+                "days_text": survey[cols[f"days_{p}"]].to_numpy()[keep],
+                "mode_text": survey[cols[f"mode_{p}_{leg}"]].to_numpy()[keep],
+                "km_text": survey[cols[f"km_{p}_{leg}"]].to_numpy()[keep],
             }))
     return pd.concat(parts, ignore_index=True)
 
