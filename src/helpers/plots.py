@@ -18,6 +18,8 @@ from matplotlib import cycler, font_manager
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from helpers import reference
+
 # First installed wins. Any Noto Sans CJK / Source Han Sans face carries the Traditional Chinese glyphs.
 CJK_FONTS = (
     "Noto Sans CJK TC", "Noto Sans TC", "Source Han Sans TW", "Source Han Sans TC", "PingFang TC",
@@ -117,14 +119,6 @@ def group_colours(groups: Sequence[str]) -> list[str]:
     return [GROUP_COLOURS.get(str(group), "#999999") for group in groups]
 
 
-def group_label(group: str) -> str:
-    """Display name of a mode group, '大眾運輸 Public transport'; other values as they are."""
-    from helpers import reference
-
-    zh, en = reference.group_names("zh"), reference.group_names("en")
-    return f"{zh[group]} {en[group]}" if group in zh else str(group)
-
-
 def _require(**texts: str) -> None:
     for name, text in texts.items():
         if not isinstance(text, str) or not text.strip():
@@ -168,7 +162,8 @@ def bar_chart(frame: pd.DataFrame, x: str, y: str, *, title: str, xlabel: str, y
         ax.bar_label(bars, labels=[value_format.format(v) for v in frame[y]], padding=2, fontsize=9)
     if group:
         present = list(dict.fromkeys(frame[group]))
-        handles = [Patch(color=c, label=group_label(g)) for g, c in zip(present, group_colours(present), strict=True)]
+        handles = [Patch(color=c, label=reference.group_label(g))
+                   for g, c in zip(present, group_colours(present), strict=True)]
         ax.legend(handles=handles)
     return _finish(fig, ax, title, xlabel, ylabel)
 
@@ -186,7 +181,7 @@ def grouped_bar(frame: pd.DataFrame, x: str, y: str, hue: str, *, title: str, xl
     for i, key in enumerate(wide.columns):
         colour = (colours or {}).get(key) or GROUP_COLOURS.get(str(key)) or CYCLE[i % len(CYCLE)]
         offsets = [p - 0.4 + width * (i + 0.5) for p in positions]
-        label = (hue_labels or {}).get(key) or group_label(key)
+        label = (hue_labels or {}).get(key) or reference.group_label(key)
         bars = ax.bar(offsets, wide[key], width=width, color=colour, label=label)
         if value_format:
             ax.bar_label(bars, labels=[value_format.format(v) for v in wide[key]], padding=2, fontsize=8)

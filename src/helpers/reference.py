@@ -58,3 +58,9 @@ def group_names(lang: str = "zh") -> dict[str, str]:
     """Mapping group id -> display name (zh or en)."""
     frame = groups()
     return dict(zip(frame["group"], frame[f"name_{lang}"]))
+
+
+def group_label(group: str) -> str:
+    """Display name of a mode group, '大眾運輸 Public transport'; other values as they are."""
+    zh, en = group_names("zh"), group_names("en")
+    return f"{zh[group]} {en[group]}" if group in zh else str(group)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import attitudes, emissions, factors, ingest, modeshare, reference
+from helpers import attitudes, emissions, factors, ingest, modeshare
 from helpers.schemas import atomic_write_bytes
 
 
@@ -99,12 +99,6 @@ def write_summary(year: int, raw_dir: Path, processed_dir: Path, out_dir: Path, 
     path = Path(out_dir) / "summary.json"
     atomic_write_bytes(path, (json.dumps(summary, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     return path
-
-
-def group_label_table() -> dict[str, str]:
-    """Group id -> 'zh（en）' display names."""
-    zh, en = reference.group_names("zh"), reference.group_names("en")
-    return {g: f"{zh[g]}" for g in zh} | {f"{g}_en": en[g] for g in en}
 
 
 def base_results(processed_dir: Path, base_year: int | None, main_mode_rule: str = "longest") -> YearResults | None:

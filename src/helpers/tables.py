@@ -74,15 +74,11 @@ def share_comparison(current: pd.DataFrame, base: pd.DataFrame | None, year: int
 
 
 def mode_label(mode_id: str) -> str:
-    """'臺北捷運 Taipei MRT' style label."""
-    zh, en = reference.mode_names("zh"), reference.mode_names("en")
-    return f"{zh.get(mode_id, mode_id)}"
+    """The zh-TW name of a mode id ('臺北捷運'); unknown ids as they are."""
+    return reference.mode_names("zh").get(mode_id, mode_id)
 
 
-def group_label(group: str) -> str:
-    """'大眾運輸 Public transport' style label."""
-    zh, en = reference.group_names("zh"), reference.group_names("en")
-    return f"{zh.get(group, group)} {en.get(group, '')}".strip()
+group_label = reference.group_label
 
 
 ROUTE_LABELS = {
