@@ -2,7 +2,6 @@
 
 import hashlib
 import pathlib
-import shutil
 
 import pandas as pd
 import pytest

@@ -312,7 +312,7 @@ def _tune_daily(people: list[Person], year: int, fac: dict[str, float], target: 
     for k in rng.permutation(len(cands)):
         if abs(resid) < 0.3:
             break
-        (p, leg), (lo, hi) = cands[k], limits[k]
+        (_, leg), (lo, hi) = cands[k], limits[k]
         step = 2 * fac[leg[0]]
         new = round(min(max(leg[1] + resid / step, lo), hi), 1)
         resid -= (new - leg[1]) * step

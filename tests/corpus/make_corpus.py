@@ -70,7 +70,6 @@ def cases() -> dict[str, bytes]:
     """file name -> bytes of every corpus file."""
     u8 = lambda text: text.encode("utf-8")  # noqa: E731
     bom = lambda text: text.encode("utf-8-sig")  # noqa: E731
-    km, mode, days = "km_1_1", "mode_1_1", "days_1"
     out: dict[str, bytes] = {}
     put = lambda name, rows, year=2024, enc=bom: out.__setitem__(name, enc(csv_text(table(year, rows))))  # noqa: E731
     # ---- accepted, with the input's quirks normalised
