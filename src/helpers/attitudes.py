@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from helpers import config, reference
+from helpers.ingest import isin_ids
 
 PETROL_CAR = "car_petrol"
 # Annual-emission bands for the barrier/incentive breakdown, kgCO2e per person and year
@@ -34,7 +35,10 @@ def code_free_text(attitudes: pd.DataFrame, rules: dict | None = None) -> pd.Dat
     for question in out["question"].unique():
         mask = (out["question"] == question) & out["code"].isna() & out["free_text"].notna()
         for rule in rules.get(question) or []:
-            hit = mask & out["free_text"].str.contains(rule["pattern"], regex=True, na=False)
+            rows = np.flatnonzero(mask.to_numpy())  # the few uncoded free texts, not every answer
+            found = out["free_text"].iloc[rows].str.contains(rule["pattern"], regex=True, na=False)
+            hit = np.zeros(len(out), dtype=bool)
+            hit[rows[found.to_numpy(dtype=bool)]] = True
             out.loc[hit, "code"] = rule["code"]
             out.loc[hit, "coded_from"] = "free_text"
             mask &= ~hit
@@ -57,7 +61,7 @@ def persons_by_code(coded: pd.DataFrame, question: str, who: pd.Series | None = 
     """Persons choosing each code of a question (one count per person and code), most frequent first."""
     frame = coded[(coded["question"] == question) & coded["code"].notna()]
     if who is not None:
-        frame = frame[frame["respondent_id"].isin(who)]
+        frame = frame[isin_ids(frame["respondent_id"], who)]
     counts = frame.drop_duplicates(["respondent_id", "code"])["code"].value_counts()
     return counts.sort_index().sort_values(ascending=False, kind="stable").astype("int64")
 
@@ -76,7 +80,7 @@ def uncoded_texts(coded: pd.DataFrame, question: str) -> list[str]:
 def themes(coded: pd.DataFrame, who: pd.Series, rules: dict | None = None) -> pd.DataFrame:
     """The study's three themes of barriers: persons citing any reason of the theme, with its codes."""
     rules = synonyms() if rules is None else rules
-    frame = coded[(coded["question"] == "barrier") & coded["respondent_id"].isin(who) & coded["code"].notna()]
+    frame = coded[(coded["question"] == "barrier") & isin_ids(coded["respondent_id"], who) & coded["code"].notna()]
     rows = []
     for theme_id, theme in rules["themes"].items():
         persons = frame.loc[frame["code"].isin(theme["codes"]), "respondent_id"].nunique()
@@ -93,9 +97,10 @@ def emission_band(annual_kgco2e: pd.Series) -> pd.Series:
 def by_emission_band(coded: pd.DataFrame, question: str, per_person: pd.DataFrame,
                      who: pd.Series | None = None) -> pd.DataFrame:
     """Persons per code (rows) and annual-emission band (columns), with the band sizes as the last row."""
-    people = per_person if who is None else per_person[per_person["respondent_id"].isin(who)]
+    people = per_person if who is None else per_person[isin_ids(per_person["respondent_id"], who)]
     bands = pd.Series(emission_band(people["annual_kgco2e"]).to_numpy(), index=people["respondent_id"])
-    frame = coded[(coded["question"] == question) & coded["code"].notna() & coded["respondent_id"].isin(bands.index)]
+    frame = coded[(coded["question"] == question) & coded["code"].notna()
+                  & isin_ids(coded["respondent_id"], bands.index)]
     frame = frame.drop_duplicates(["respondent_id", "code"]).assign(band=lambda f: f["respondent_id"].map(bands))
     table = pd.crosstab(frame["code"], frame["band"]).reindex(columns=list(EMISSION_BAND_LABELS), fill_value=0)
     table.loc["（該級距人數）"] = bands.value_counts().reindex(list(EMISSION_BAND_LABELS), fill_value=0)

@@ -38,13 +38,20 @@ def per_respondent(respondents: pd.DataFrame, patterns: pd.DataFrame, legs: pd.D
     people = respondents.loc[respondents["in_inventory"], ["respondent_id", "attendance_days"]]
     legs_f = attach_factors(legs, factors)
     shares = pattern_shares(patterns)[["respondent_id", "pattern_no", "share"]]
-    per_pattern = legs_f.groupby(["respondent_id", "pattern_no"], as_index=False).agg(
-        one_way_km=("distance_km", "sum"), one_way_kgco2e=("emission_kgco2e", "sum"))
-    per_pattern = per_pattern.merge(shares, on=["respondent_id", "pattern_no"], how="left", validate="1:1")
+    # grouped and joined on an integer code per respondent: several times faster than on the text ids
+    people_key, shares_key, legs_key = id_codes(people["respondent_id"], shares["respondent_id"],
+                                                legs_f["respondent_id"])
+    per_pattern = pd.DataFrame({"key": legs_key, "pattern_no": legs_f["pattern_no"].to_numpy(),
+                                "km": legs_f["distance_km"].to_numpy(), "kg": legs_f["emission_kgco2e"].to_numpy()})
+    per_pattern = per_pattern.groupby(["key", "pattern_no"], as_index=False).agg(
+        one_way_km=("km", "sum"), one_way_kgco2e=("kg", "sum"))
+    per_pattern = per_pattern.merge(pd.DataFrame({"key": shares_key, "pattern_no": shares["pattern_no"].to_numpy(),
+                                                  "share": shares["share"].to_numpy()}),
+                                    on=["key", "pattern_no"], how="left", validate="1:1")
     per_pattern["w_km"] = per_pattern["share"] * per_pattern["one_way_km"]
     per_pattern["w_kg"] = per_pattern["share"] * per_pattern["one_way_kgco2e"]
-    agg = per_pattern.groupby("respondent_id", as_index=False).agg(one_way_km=("w_km", "sum"), one_way_kg=("w_kg", "sum"))
-    out = people.merge(agg, on="respondent_id", how="left", validate="1:1")
+    agg = per_pattern.groupby("key", as_index=False).agg(one_way_km=("w_km", "sum"), one_way_kg=("w_kg", "sum"))
+    out = people.assign(key=people_key).merge(agg, on="key", how="left", validate="1:1").drop(columns="key")
     if out["one_way_km"].isna().any():
         lacking = out.loc[out["one_way_km"].isna(), "respondent_id"].tolist()
         raise ValueError(f"respondents in the inventory without legs: {lacking[:5]} ({len(lacking)} in all)")
@@ -53,6 +60,12 @@ def per_respondent(respondents: pd.DataFrame, patterns: pd.DataFrame, legs: pd.D
     out["annual_kgco2e"] = out["daily_kgco2e"] * out["attendance_days"]
     out["intensity_kgco2e_per_pkm"] = out["daily_kgco2e"] / out["daily_km"]
     return out
+
+
+def id_codes(*ids: pd.Series) -> list[np.ndarray]:
+    """One integer code per distinct respondent id across the given columns, in sorted id order."""
+    codes, _ = pd.factorize(pd.concat(list(ids), ignore_index=True), sort=True)
+    return np.split(codes, np.cumsum([len(i) for i in ids])[:-1])
 
 
 def totals(per_person: pd.DataFrame) -> dict[str, float]:

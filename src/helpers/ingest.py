@@ -208,6 +208,27 @@ def isin_ids(values: pd.Series, ids) -> pd.Series:
     return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
 
+def extract(text: pd.Series, pattern: str) -> pd.DataFrame:
+    """text.str.extract(pattern) ("string" text, plain (...) groups), the rows Arrow's RE2 matches done in C.
+
+    RE2's \\d and \\s are ASCII only, so a row it matches, Python's re matches with the same groups; the
+    rows it does not match (no match, or other Unicode digits and spaces) go through re as before.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    groups = iter(range(re.compile(pattern).groups))
+    named = re.sub(r"(?<!\\)\((?!\?)", lambda _: f"(?P<g{next(groups)}>", pattern)  # RE2 returns named groups
+    found = pc.extract_regex(pa.array(text.array), named)
+    matched = pc.is_valid(found).to_numpy(zero_copy_only=False)
+    out = pd.DataFrame({i: pd.Series(pd.array(pc.struct_field(found, [i]), dtype=text.dtype), index=text.index)
+                        .where(matched) for i in range(re.compile(pattern).groups)})
+    rest = ~matched & text.notna().to_numpy()
+    if rest.any():
+        out.loc[rest] = text[rest].str.extract(pattern).to_numpy()
+    return out
+
+
 def parse_number(values: pd.Series, unit: re.Pattern) -> pd.Series:
     """Numbers typed by people: '5', '５', '5 km', '5公里', '5,5' (decimal comma) -> float; NaN if not a number."""
     text = clean_text(values).str.replace(unit, "", regex=True)
@@ -219,7 +240,7 @@ def parse_number(values: pd.Series, unit: re.Pattern) -> pd.Series:
 def parse_timestamp(values: pd.Series) -> pd.Series:
     """Google Forms zh-TW timestamps ('2025/3/5 下午 2:31:07') or ISO; NaT if unreadable."""
     text = clean_text(values)
-    m = text.str.extract(r"^(\d{4})/(\d{1,2})/(\d{1,2})\s*(上午|下午)\s*(\d{1,2}):(\d{2}):(\d{2})$")
+    m = extract(text, r"^(\d{4})/(\d{1,2})/(\d{1,2})\s*(上午|下午)\s*(\d{1,2}):(\d{2}):(\d{2})$")
     pm = (m[3] == "下午").fillna(False).to_numpy(dtype=bool)  # NA where the text is not a zh-TW timestamp
     hour = (pd.to_numeric(m[4], errors="coerce") % 12 + np.where(pm, 12, 0)).astype("Int64").astype("string")
     canon = (m[0] + "-" + m[1].str.zfill(2) + "-" + m[2].str.zfill(2) + " " + hour.str.zfill(2) + ":" + m[5]
@@ -257,8 +278,8 @@ def _legs_long(survey: pd.DataFrame, mapping: dict, cols: dict[str, str]) -> pd.
     pat = mapping["patterns"]
     parts = []
     for p in range(1, pat["count"] + 1):
-        filled = [clean_text(survey[cols[f"mode_{p}_{leg}"]]).notna() | clean_text(survey[cols[f"km_{p}_{leg}"]]).notna()
-                  for leg in range(1, pat["legs"] + 1)]
+        filled = [clean_text(survey[cols[f"mode_{p}_{leg}"]]).notna()
+                  | clean_text(survey[cols[f"km_{p}_{leg}"]]).notna() for leg in range(1, pat["legs"] + 1)]
         pattern_used = clean_text(survey[cols[f"days_{p}"]]).notna() | np.logical_or.reduce(filled)
         for leg in range(1, pat["legs"] + 1):
             keep = (pattern_used if leg == 1 else filled[leg - 1]).to_numpy()
@@ -445,13 +466,14 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     survey = survey[~bad_ts]
 
     # several submissions by one person: the latest counts, the others are superseded (listed in rejects)
-    order = survey.sort_values(["respondent_id", "submitted_at", "_row"])
+    keys = ["respondent_id", "submitted_at", "_row"]
+    order = survey[keys].sort_values(keys)  # the key columns only: whole rows are copied once, below
     latest = order.drop_duplicates("respondent_id", keep="last")
     superseded = order[~order.index.isin(latest.index)]
     kept_row = superseded["respondent_id"].map(latest.set_index("respondent_id")["_row"])
     rejects.add(file, superseded["_row"], None, "", "superseded",
                 "an earlier submission by the same person; superseded by row " + kept_row.astype(str))
-    survey = latest.sort_values("_row")
+    survey = survey[survey.index.isin(latest.index)]  # in file order, as sorted by _row
 
     # route
     if "route" in cols:
@@ -472,7 +494,11 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     rejects.add(file, answering.loc[no_commute, "_row"], None, "", "no_commute",
                 "route B/C but no commute pattern answered")
     drop = bad_idx.union(no_commute)
-    survey = survey.drop(index=drop)
+    # the commute cells are parsed: the steps below read only these columns (memory at 10^6 rows)
+    needed = ["_row", "respondent_id", "submitted_at", "route"] + [cols[k] for k in ("department", *ATTITUDE_FIELDS)
+                                                                   if k in cols]
+    survey = survey[needed].drop(index=drop)
+    del answering
     id_of = survey["respondent_id"]
     pats = pats[pats["idx"].isin(survey.index)].assign(respondent_id=lambda f: f["idx"].map(id_of)).drop(columns="idx")
     legs = legs[legs["idx"].isin(survey.index)].assign(respondent_id=lambda f: f["idx"].map(id_of)).drop(columns="idx")
@@ -501,7 +527,9 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     # attendance
     att_path = raw_year / mapping["attendance"]["file"]
     attendance = read_attendance(att_path, mapping, key, rejects)
-    survey = survey.merge(attendance, on="respondent_id", how="left", validate="1:1").set_index(survey.index)
+    # a left join on pseudonyms, unique on both sides (de-duplicated above), without copying the survey columns
+    days_of = attendance.set_index("respondent_id")["attendance_days"]
+    survey = survey.assign(attendance_days=survey["respondent_id"].map(days_of))
     no_att = survey["attendance_days"].isna() & (survey["route"] != "D")
     rejects.add(file, survey.loc[no_att, "_row"], cols["employee_no"], survey.loc[no_att, "respondent_id"],
                 "no_attendance", f"no valid attendance days in {att_path.name} for this person (pseudonym shown)")
@@ -519,7 +547,8 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     members = respondents.loc[in_inv, "respondent_id"]
     pats = pats[isin_ids(pats["respondent_id"], members)][PATTERNS.names]
     legs = legs[isin_ids(legs["respondent_id"], members)][LEGS.names]
-    attitudes = code_attitudes(survey[in_inv], mapping, cols)
+    answers = ["respondent_id"] + [cols[q] for q in ATTITUDE_FIELDS if q in cols]
+    attitudes = code_attitudes(survey.loc[in_inv, answers], mapping, cols)
 
     rej = rejects.frame()
     # name columns as the export spells them (matching compared NFKC-normalised headers)

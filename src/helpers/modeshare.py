@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers import reference
+from helpers import emissions, reference
 
 MAIN_MODE_RULES = {
     "longest": "主運具＝距離最長的一段；同距離時依運具優先序（軌道 > 公路大眾運輸 > 私人機動 > 非機動）",
@@ -24,17 +24,20 @@ def main_modes(patterns: pd.DataFrame, legs: pd.DataFrame, rule: str = "longest"
     if rule not in MAIN_MODE_RULES:
         raise ValueError(f"main-mode rule {rule!r} unknown; expected one of {sorted(MAIN_MODE_RULES)}")
     modes = reference.modes() if modes is None else modes
-    cand = legs.merge(main_pattern(patterns), on=["respondent_id", "pattern_no"])
+    # as main_pattern() and the picks below, on integer codes in respondent-id order (faster than text keys)
+    legs_key, patterns_key = emissions.id_codes(legs["respondent_id"], patterns["respondent_id"])
+    main = main_pattern(patterns.assign(respondent_id=patterns_key)).rename(columns={"respondent_id": "key"})
+    cand = legs.assign(key=legs_key).merge(main, on=["key", "pattern_no"])
     cand = cand.merge(modes[["mode_id", "group", "priority"]], on="mode_id", how="left", validate="m:1")
     if cand["group"].isna().any():
         raise ValueError(f"modes not in the catalogue: {sorted(cand.loc[cand['group'].isna(), 'mode_id'].unique())}")
-    keys = ["respondent_id", "distance_km", "priority"]
+    keys = ["key", "distance_km", "priority"]
     ascending = [True, False, True]
     if rule == "public_first":
         cand["not_public"] = cand["group"] != "public"
         keys.insert(1, "not_public")
         ascending.insert(1, True)
-    picked = cand.sort_values(keys, ascending=ascending).drop_duplicates("respondent_id")
+    picked = cand.sort_values(keys, ascending=ascending).drop_duplicates("key")
     return picked[["respondent_id", "mode_id", "group"]].reset_index(drop=True)
 
 

@@ -35,6 +35,8 @@ PARAMETER_TAGS = {"parameters", "injected-parameters"}
 READ_FIRST_LABEL = "請先閱讀 Read first"
 # written into the staging folder after the notebooks succeeded, when the module and function exist
 SIDECARS = (("helpers.summary", "write_summary"), ("helpers.manifest", "write_manifest"))
+# a private folder for the run, where helpers.summary.year_results keeps each year's results for the other notebooks
+RESULTS_CACHE_ENV = "WORKBENCH_RESULTS_CACHE"
 SUMMARY_MODULE = "helpers.summary"  # its build_summary(year, raw_dir=, processed_dir=) backs `helpers summary`
 FONT_STACK = ('"Noto Sans CJK TC", "Noto Sans TC", "Source Han Sans TW", "PingFang TC", '
               '"Microsoft JhengHei", sans-serif')
@@ -105,8 +107,12 @@ def notebook_title(nb: nbformat.NotebookNode, default: str = "") -> str:
 
 # --------------------------------------------------------------------------------------------------- execute
 
-def execute_notebook(path: Path | str, out_path: Path | str, parameters: dict, cwd: Path | str | None = None) -> None:
-    """Execute one notebook with papermill (kernel python3) into out_path; raises papermill's errors."""
+def execute_notebook(path: Path | str, out_path: Path | str, parameters: dict, cwd: Path | str | None = None,
+                     on_cell_start=None) -> None:
+    """Execute one notebook with papermill (kernel python3) into out_path; raises papermill's errors.
+
+    on_cell_start(cell=, cell_index=) is called (in this thread) before each cell; it may wait, or raise to stop.
+    """
     import papermill
 
     path = Path(path)
@@ -121,6 +127,7 @@ def execute_notebook(path: Path | str, out_path: Path | str, parameters: dict, c
         # process-wide os.chdir, which is not safe when several notebooks run at once in threads
         resources={"metadata": {"path": kernel_cwd}},
         extra_arguments=KERNEL_ARGUMENTS,
+        on_cell_start=on_cell_start,
     )
 
 
@@ -187,17 +194,80 @@ def _progress(message: str) -> None:
         sys.stderr.flush()
 
 
-def _run_one(year: int, nb: Notebook, stage: Path, available: dict) -> None:
+class _Skipped(Exception):
+    """A notebook held at its gate was not run on: the first notebook, or another one, failed."""
+
+
+class _Gate:
+    """Holds notebooks after their imports and parameters cells until the first notebook (ingest) has succeeded,
+    and then lets at most `jobs` of them run their other cells at once.
+
+    So the next notebooks start their kernels and import their libraries while others compute: kernel
+    start-up overlaps with work instead of adding to it. By house rule nothing before a notebook's
+    parameters cell reads data (it is the imports), so holding there changes no output.
+    """
+
+    def __init__(self, jobs: int):
+        self._ready, self._abort = threading.Event(), threading.Event()
+        self._slots = threading.Semaphore(max(1, jobs))
+
+    def open(self) -> None:
+        self._ready.set()
+
+    def abort(self) -> None:
+        self._abort.set()
+        self._ready.set()
+
+    def enter(self) -> None:
+        self._ready.wait()
+        while not self._slots.acquire(timeout=0.05):
+            if self._abort.is_set():
+                raise _Skipped()
+        if self._abort.is_set():
+            self._slots.release()
+            raise _Skipped()
+
+    def leave(self) -> None:
+        self._slots.release()
+
+    def hook(self, nb: nbformat.NotebookNode, held: list):
+        """on_cell_start for one notebook: imports and parameters cells run ahead, the gate is before the rest."""
+        has_parameters = any(PARAMETER_TAGS & set(cell.get("metadata", {}).get("tags", [])) for cell in nb.cells)
+        seen = {"parameters": False}
+
+        def on_cell_start(cell, cell_index):
+            tags = PARAMETER_TAGS & set(cell.get("metadata", {}).get("tags", []))
+            if held or cell.cell_type != "code" or tags:
+                seen["parameters"] |= bool(tags)
+                return
+            if has_parameters and not seen["parameters"]:  # the imports above the parameters cell
+                return
+            self.enter()
+            held.append(True)
+
+        return on_cell_start
+
+
+def _run_one(year: int, nb: Notebook, stage: Path, available: dict, gate: _Gate | None = None) -> None:
     """Execute and render one notebook into the staging folder; progress on stderr."""
     started = time.perf_counter()
     _progress(f"[{year}] start {nb.path.name}")
     executed = stage / "executed" / nb.path.name
+    held: list = []
     try:
-        execute_notebook(nb.path, executed, notebook_parameters(nb.path, available), cwd=nb.path.parent)
+        hook = gate.hook(nbformat.read(nb.path, as_version=4), held) if gate is not None else None
+        execute_notebook(nb.path, executed, notebook_parameters(nb.path, available), cwd=nb.path.parent,
+                         on_cell_start=hook)
         render_html(executed, stage / f"{nb.name}.html")
+    except _Skipped:
+        _progress(f"[{year}] skip  {nb.path.name}: an earlier notebook failed")
+        raise
     except BaseException:
         _progress(f"[{year}] FAILED {nb.path.name} after {time.perf_counter() - started:.1f} s")
         raise
+    finally:
+        if held:
+            gate.leave()
     _progress(f"[{year}] done  {nb.path.name} in {time.perf_counter() - started:.1f} s")
 
 
@@ -242,12 +312,11 @@ def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: 
         "main_mode_rule": main_mode_rule,
         "min_cell": int(min_cell),
     }
+    cache, previous = tempfile.mkdtemp(prefix="workbench-results-"), os.environ.get(RESULTS_CACHE_ENV)
+    os.environ[RESULTS_CACHE_ENV] = cache  # inherited by the kernels started below
     try:
         (stage / "executed").mkdir()
-        first, rest = notebooks[:1], notebooks[1:]  # the lowest-numbered (01, ingest) runs alone first
-        failures = _run_all(year, first, stage, params, jobs=1)
-        if not failures:
-            failures = _run_all(year, rest, stage, params, jobs=jobs)
+        failures = _run_all(year, notebooks, stage, params, jobs=jobs)
         if failures:
             raise RunError(_keep_failures(year, failures, stage, final, failed_dir))
         _write_sidecars(year, stage, params)
@@ -256,29 +325,40 @@ def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: 
         shutil.rmtree(failed_dir, ignore_errors=True)  # a stale failure of an earlier run no longer applies
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+        shutil.rmtree(cache, ignore_errors=True)
+        if previous is None:
+            os.environ.pop(RESULTS_CACHE_ENV, None)
+        else:
+            os.environ[RESULTS_CACHE_ENV] = previous
     write_top_index(out)
     return final
 
 
 def _run_all(year: int, notebooks: list[Notebook], stage: Path, params: dict, jobs: int) -> list:
-    """Run notebooks (concurrently up to `jobs`); returns [(notebook, exception)] in notebook order."""
-    if jobs <= 1 or len(notebooks) <= 1:
-        for nb in notebooks:
-            try:
-                _run_one(year, nb, stage, params)
-            except Exception as exc:
-                return [(nb, exc)]
-        return []
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {nb: pool.submit(_run_one, year, nb, stage, params) for nb in notebooks}
-        for future in as_completed(futures.values()):
-            if future.exception() is not None:
-                for other in futures.values():  # notebooks not started yet are skipped; running ones finish
+    """Run the first notebook (01, ingest) alone, then the others, `jobs` at a time; returns [(notebook, exception)]
+    of the failures in notebook order. The next notebooks start their kernels and imports meanwhile (_Gate)."""
+    first, rest = notebooks[0], notebooks[1:]
+    gate = _Gate(jobs)
+    with ThreadPoolExecutor(max_workers=max(1, jobs) + 1) as pool:  # one notebook more than run at once
+        head = pool.submit(_run_one, year, first, stage, params)
+        futures = {nb: pool.submit(_run_one, year, nb, stage, params, gate) for nb in rest}
+        try:
+            if head.exception() is not None:
+                gate.abort()
+            else:
+                gate.open()
+                for future in as_completed(futures.values()):
+                    if future.exception() is not None:
+                        break
+        finally:  # a failure (or Ctrl-C): notebooks held at the gate or not started are skipped, running ones finish
+            if not all(future.done() and future.exception() is None for future in (head, *futures.values())):
+                gate.abort()
+                for other in futures.values():
                     other.cancel()
-                break
-    failures = [(nb, future.exception()) for nb, future in futures.items()
-                if not future.cancelled() and future.exception() is not None]
-    return failures
+    results = {first: head, **futures}
+    return [(nb, future.exception()) for nb, future in results.items()
+            if not future.cancelled() and future.exception() is not None
+            and not isinstance(future.exception(), _Skipped)]
 
 
 def _keep_failures(year: int, failures: list, stage: Path, final: Path, failed_dir: Path) -> str:

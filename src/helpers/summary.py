@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import pickle
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +14,10 @@ import pandas as pd
 
 from helpers import attitudes, emissions, factors, ingest, modeshare
 from helpers.schemas import atomic_write_bytes
+
+# A report run (report.run_year) names a private folder here: the notebooks and the summary writer of that run
+# then compute each year's results once and load them from there (keyed on the processed files' size and time).
+RESULTS_CACHE_ENV = "WORKBENCH_RESULTS_CACHE"
 
 
 @dataclass
@@ -33,6 +41,46 @@ class YearResults:
 
 def year_results(processed_dir: Path, year: int, main_mode_rule: str = "longest") -> YearResults:
     """Load a year's processed tables and compute per-person emissions, main modes and coded attitudes."""
+    cache = _cache_file(processed_dir, year, main_mode_rule)
+    if cache is None:
+        return _year_results(processed_dir, year, main_mode_rule)
+    with _locked(cache.with_suffix(".lock")):  # notebooks started together: one computes, the others wait
+        if cache.exists():
+            return pickle.loads(cache.read_bytes())
+        results = _year_results(processed_dir, year, main_mode_rule)
+        atomic_write_bytes(cache, pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
+    return results
+
+
+@contextmanager
+def _locked(path: Path):
+    """An exclusive lock on a file (POSIX); elsewhere no lock, and two notebooks may both compute."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _cache_file(processed_dir: Path, year: int, main_mode_rule: str) -> Path | None:
+    """Where this run keeps these results, or None outside a report run (or before the year is processed)."""
+    folder = os.environ.get(RESULTS_CACHE_ENV)
+    year_dir = Path(processed_dir).resolve() / str(year)
+    if not folder or not year_dir.is_dir():
+        return None
+    stats = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in year_dir.iterdir() if p.is_file())
+    key = hashlib.sha256(repr((str(year_dir), main_mode_rule, stats)).encode()).hexdigest()[:24]
+    return Path(folder) / f"{year}-{key}.pickle"
+
+
+def _year_results(processed_dir: Path, year: int, main_mode_rule: str) -> YearResults:
+    """year_results() computed from the processed tables."""
     data = ingest.load_year(processed_dir, year)
     report = data.pop("report")
     fac = factors.factors_by_mode(year)

@@ -1,0 +1,112 @@
+"""The scale benchmark: its synthetic survey is accepted by the real ingestion, and `bench.main` writes the table.
+
+A benchmark, not a timed test: nothing here asserts a duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers import bench, ingest, report, summary
+
+KEY = b"bench-test-key"
+N = 200
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory) -> tuple[Path, dict, dict]:
+    """A staff of N in the raw formats, both years ingested: (folder, info, {year: ingest report})."""
+    folder = tmp_path_factory.mktemp("bench")
+    info = bench.generate(N, folder / "raw")
+    reports = {year: ingest.ingest_year(year, folder / "raw", folder / "processed", key=KEY)
+               for year in (bench.PREV_YEAR, bench.YEAR)}
+    return folder, info, reports
+
+
+def test_generated_survey_is_accepted_and_reconciles(generated):
+    _, info, reports = generated
+    for year, rep in reports.items():
+        assert rep["reconciles"] and rep["rejected"] == 0, rep
+        assert rep["raw_rows"] == info[year]["survey_rows"]
+        assert rep["attendance_rows_rejected"] == 0
+    now = reports[bench.YEAR]
+    assert now["accepted"] + now["declined"] == N  # every staff member answered once (resubmissions superseded)
+    assert now["raw_rows"] == N + now["duplicates"]
+    assert now["carried_over"] == now["routes"]["A"] > 0 and all(now["routes"][r] > 0 for r in "BCD")
+    assert 2.0 <= now["legs"] / now["accepted"] <= 4.0  # about 3 legs each
+
+
+def test_generated_files_are_the_real_formats(generated):
+    folder, _, _ = generated
+    mapping = ingest.load_mapping(bench.YEAR)
+    raw = (folder / "raw" / str(bench.YEAR) / mapping["survey_file"]).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # the form's UTF-8 export with BOM
+    survey, encoding = ingest.read_export(folder / "raw" / str(bench.YEAR) / mapping["survey_file"])
+    assert encoding == "utf-8-sig" and ingest.check_columns(survey, mapping, "survey.csv") == []
+    stamps = survey[mapping["columns"]["timestamp"]]
+    assert stamps.str.match(r"^\d{4}/\d{1,2}/\d{1,2} (上午|下午) \d{1,2}:\d\d:\d\d$").all()
+    data = ingest.load_year(folder / "processed", bench.YEAR)
+    assert set(data["attitudes"]["question"]) == {"alternative", "barrier", "incentive"}
+    assert data["legs"]["mode_id"].nunique() >= 10
+
+
+def test_attendance_readers_agree(generated):
+    pytest.importorskip("python_calamine")
+    folder, _, _ = generated
+    path = folder / "raw" / str(bench.YEAR) / "attendance.xlsx"
+    fast = pd.read_excel(path, sheet_name=None, dtype=str, engine="calamine")
+    slow = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
+    assert list(fast) == list(slow)
+    for sheet in fast:
+        pd.testing.assert_frame_equal(fast[sheet], slow[sheet])
+
+
+def test_prepare_then_measure_times_every_stage(tmp_path):
+    prepared = bench.prepare(N, tmp_path)  # generates both years and ingests the previous one (route A)
+    assert prepared["respondents"] == N and prepared["previous_year_ingest_s"] > 0
+    result = bench.measure(tmp_path)
+    assert set(result["seconds"]) == {"ingest", "load", "emissions", "mode_shares", "attitudes"}
+    assert result["respondents"] == N and result["reconciles"] and result["peak_rss_mb"] > 0
+
+
+def test_main_writes_the_table(tmp_path, capsys):
+    out = tmp_path / "bench"
+    assert bench.main(argparse.Namespace(sizes="200", out=out, full_run=False)) == 0
+    results = json.loads((out / "bench.json").read_text(encoding="utf-8"))
+    assert [r["n"] for r in results["sizes"]] == [200]
+    assert results["sizes"][0]["respondents"] == 200 and results["machine"]["cores"] >= 1
+    table = (out / "bench.md").read_text(encoding="utf-8")
+    assert "| respondents |" in table and "| 200 |" in table and "peak MiB" in table
+    assert "| 200 |" in capsys.readouterr().out
+
+
+def test_markdown_reports_the_annual_run_against_the_floor():
+    row = {"n": 10**6, "raw_rows": 10**6, "legs": 2_800_000, "total_s": 50.0, "s_per_1e5": 5.0,
+           "peak_rss_mb": 3000.0, "seconds": dict.fromkeys(("ingest", "load", "emissions", "mode_shares",
+                                                            "attitudes"), 10.0),
+           "prepare": {"generate_s": 1.0, "previous_year_ingest_s": 1.0}}
+    results = {"date": "today", "machine": bench.machine(), "sizes": [row], "floor": {"seconds": 0.5, "runs_s": [0.5]},
+               "annual_run": {"seconds": 5.0, "runs_s": [5.0], "jobs": 2, "notebooks": 7, "budget_s": 3.5,
+                              "ratio": 5.0 / 3.5, "per_notebook": {"01_ingest": {"total_s": 1.0, "imports_s": 0.4,
+                                                                                 "cells_s": 0.3}}}}
+    text = bench.markdown(results)
+    assert "10^6 respondents: 50.0 s (target <= 60 s: met)" in text
+    assert "| 7 | 0.50 | 3.50 | 5.00 | 1.43 | <= 1.5 (met) |" in text
+
+
+def test_year_results_are_reused_within_a_run(generated, tmp_path, monkeypatch):
+    folder, _, _ = generated
+    assert summary.RESULTS_CACHE_ENV == report.RESULTS_CACHE_ENV
+    monkeypatch.setenv(summary.RESULTS_CACHE_ENV, str(tmp_path))
+    first = summary.year_results(folder / "processed", bench.YEAR)
+    assert len(list(tmp_path.glob("*.pickle"))) == 1
+    again = summary.year_results(folder / "processed", bench.YEAR)
+    pd.testing.assert_frame_equal(first.per_person, again.per_person)
+    assert again.totals == first.totals
+    monkeypatch.delenv(summary.RESULTS_CACHE_ENV)
+    assert summary.year_results(folder / "processed", bench.YEAR).totals == first.totals
