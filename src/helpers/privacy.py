@@ -63,9 +63,11 @@ def load_key(create: bool = True) -> bytes:
 
 def normalise_employee_no(values: pd.Series) -> pd.Series:
     """Canonical employee numbers: NFKC (full-width -> ASCII), trimmed, upper-case; blanks -> NA."""
-    text = values.astype("string").map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore")
+    codes, uniques = pd.factorize(values.astype("string"))  # each distinct number is normalised once
+    text = pd.Series(uniques, dtype="string").map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore")
     text = text.str.strip().str.upper().str.replace(r"^(\d+)\.0$", r"\1", regex=True)  # 10037.0 from Excel
-    return text.mask(text == "")
+    text = text.mask(text == "")
+    return pd.Series(text.array.take(codes, allow_fill=True), index=values.index, name=values.name)
 
 
 def pseudonymise(values: pd.Series, key: bytes | None = None) -> pd.Series:
