@@ -35,8 +35,6 @@ PARAMETER_TAGS = {"parameters", "injected-parameters"}
 READ_FIRST_LABEL = "請先閱讀 Read first"
 # written into the staging folder after the notebooks succeeded, when the module and function exist
 SIDECARS = (("helpers.summary", "write_summary"), ("helpers.manifest", "write_manifest"))
-# a private folder for the run, where helpers.summary.year_results keeps each year's results for the other notebooks
-RESULTS_CACHE_ENV = "WORKBENCH_RESULTS_CACHE"
 SUMMARY_MODULE = "helpers.summary"  # its build_summary(year, raw_dir=, processed_dir=) backs `helpers summary`
 FONT_STACK = ('"Noto Sans CJK TC", "Noto Sans TC", "Source Han Sans TW", "PingFang TC", '
               '"Microsoft JhengHei", sans-serif')
@@ -312,6 +310,9 @@ def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: 
         "main_mode_rule": main_mode_rule,
         "min_cell": int(min_cell),
     }
+    # a private folder for the run, where helpers.summary.year_results keeps each year's results for the others
+    from helpers.summary import RESULTS_CACHE_ENV
+
     cache, previous = tempfile.mkdtemp(prefix="workbench-results-"), os.environ.get(RESULTS_CACHE_ENV)
     os.environ[RESULTS_CACHE_ENV] = cache  # inherited by the kernels started below
     try:
