@@ -308,26 +308,28 @@ def parse_commutes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str], fi
     legs = long[has_leg].copy()
     head = lambda kind, p, l=None: cols[f"{kind}_{p}" if l is None else f"{kind}_{p}_{l}"]  # noqa: E731
 
-    def reject(mask: pd.Series, frame: pd.DataFrame, kind: str, value_col: str, code: str, reason: str) -> None:
+    def reject(mask: pd.Series, frame: pd.DataFrame, kind: str, value_col: str, code: str, reason: str) -> pd.Series:
+        """Record the rows of `frame` under `mask` as rejects; returns the mask (bool) to combine."""
+        mask = mask.fillna(False).astype(bool)
         bad = frame[mask]
         columns = [head(kind, p, l) if kind != "days" else head(kind, p) for p, l in zip(bad["pattern_no"], bad["leg_no"])]
         rejects.add(file, row_of.loc[bad["idx"]].to_numpy(), pd.Series(columns, dtype="string").to_numpy(),
                     bad[value_col].to_numpy(), code, reason)
+        return mask
 
-    reject(legs["mode_text"].isna(), legs, "mode", "km_text", "leg_without_mode",
-           "a distance is given but the leg's mode is blank")
-    reject(legs["mode_text"].notna() & legs["mode_id"].isna(), legs, "mode", "mode_raw", "unknown_mode",
-           "mode label not in the form mapping (answers.mode)")
-    reject(legs["mode_text"].notna() & legs["km_raw"].isna(), legs, "km", "km_text", "leg_without_distance",
-           "the leg has a mode but no one-way distance")
-    reject(legs["km_raw"].notna() & legs["distance_km"].isna(), legs, "km", "km_text", "distance_not_a_number",
-           "one-way distance is not a number of km")
-    reject(legs["distance_km"].notna() & (legs["distance_km"] <= 0), legs, "km", "km_text", "distance_not_positive",
-           "one-way distance must be more than 0 km")
-    reject(legs["distance_km"] > MAX_DISTANCE_KM, legs, "km", "km_text", "distance_absurd",
-           f"one-way distance above {MAX_DISTANCE_KM:g} km is not a daily commute")
-    bad_leg = (legs["mode_id"].isna() | legs["distance_km"].isna() | (legs["distance_km"] <= 0)
-               | (legs["distance_km"] > MAX_DISTANCE_KM))
+    d = legs["distance_km"]
+    bad_leg = reject(legs["mode_text"].isna(), legs, "mode", "km_text", "leg_without_mode",
+                     "a distance is given but the leg's mode is blank")
+    bad_leg |= reject(legs["mode_text"].notna() & legs["mode_id"].isna(), legs, "mode", "mode_raw",
+                      "unknown_mode", "mode label not in the form mapping (answers.mode)")
+    bad_leg |= reject(legs["mode_text"].notna() & legs["km_raw"].isna(), legs, "km", "km_text",
+                      "leg_without_distance", "the leg has a mode but no one-way distance")
+    bad_leg |= reject(legs["km_raw"].notna() & d.isna(), legs, "km", "km_text", "distance_not_a_number",
+                      "one-way distance is not a number of km")
+    bad_leg |= reject(d.notna() & (d <= 0), legs, "km", "km_text", "distance_not_positive",
+                      "one-way distance must be more than 0 km")
+    bad_leg |= reject(d > MAX_DISTANCE_KM, legs, "km", "km_text", "distance_absurd",
+                      f"one-way distance above {MAX_DISTANCE_KM:g} km is not a daily commute")
     # patterns: days per week given, legs given
     pats = long[long["leg_no"] == 1][["idx", "pattern_no", "days_raw", "days_text"]].copy()
     pats["days_per_week"] = parse_number(pats["days_raw"], _DAY_UNITS)
@@ -336,16 +338,15 @@ def parse_commutes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str], fi
     pats = pats.join(pat_has_legs, on=["idx", "pattern_no"])
     used = pats["days_raw"].notna() | pats["n_legs"].notna()
     pats = pats[used].copy()
-    reject(pats["days_raw"].notna() & pats["n_legs"].isna(), pats, "days", "days_text", "pattern_without_legs",
-           "days per week given but no leg of this pattern")
-    reject(pats["days_raw"].isna() & pats["n_legs"].notna(), pats, "days", "days_text", "pattern_without_days",
-           "legs given but no days per week for this pattern")
-    reject(pats["days_raw"].notna() & pats["days_per_week"].isna(), pats, "days", "days_text", "days_not_a_number",
-           "days per week is not a number")
-    reject((pats["days_per_week"] <= 0) | (pats["days_per_week"] > 7), pats, "days", "days_text", "days_out_of_range",
-           "days per week must be more than 0 and at most 7")
-    bad_pat = (pats["days_per_week"].isna() | pats["n_legs"].isna() | (pats["days_per_week"] <= 0)
-               | (pats["days_per_week"] > 7))
+    days = pats["days_per_week"]
+    bad_pat = reject(pats["days_raw"].notna() & pats["n_legs"].isna(), pats, "days", "days_text",
+                     "pattern_without_legs", "days per week given but no leg of this pattern")
+    bad_pat |= reject(pats["days_raw"].isna() & pats["n_legs"].notna(), pats, "days", "days_text",
+                      "pattern_without_days", "legs given but no days per week for this pattern")
+    bad_pat |= reject(pats["days_raw"].notna() & days.isna(), pats, "days", "days_text", "days_not_a_number",
+                      "days per week is not a number")
+    bad_pat |= reject((days <= 0) | (days > 7), pats, "days", "days_text", "days_out_of_range",
+                      "days per week must be more than 0 and at most 7")
     total_days = pats.groupby("idx")["days_per_week"].sum()
     over = total_days[total_days > 7]
     rejects.add(file, row_of.loc[over.index].to_numpy(), "days per week (all patterns)",
