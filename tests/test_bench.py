@@ -58,7 +58,7 @@ def test_generated_files_are_the_real_formats(generated):
 def test_attendance_readers_agree(generated):
     pytest.importorskip("python_calamine")
     folder, _, _ = generated
-    path = folder / "raw" / str(bench.YEAR) / "attendance.xlsx"
+    path = folder / "raw" / str(bench.YEAR) / ingest.load_mapping(bench.YEAR)["attendance"]["file"]
     fast = pd.read_excel(path, sheet_name=None, dtype=str, engine="calamine")
     slow = pd.read_excel(path, sheet_name=None, dtype=str, engine="openpyxl")
     assert list(fast) == list(slow)

@@ -34,6 +34,8 @@ def _identifier_headers() -> tuple[set[str], set[str], set[str]]:
         mapping = reference.load_yaml(path)
         emp.add(mapping["columns"]["employee_no"])
         emp.add(mapping["attendance"]["columns"]["employee_no"])
+        if "roster" in mapping:
+            emp.add(mapping["roster"]["columns"]["employee_no"])
         if "email" in mapping["columns"]:
             mail.add(mapping["columns"]["email"])
     bt = reference.load_yaml(config.REFERENCE / "business_travel" / "claims_mapping.yaml")

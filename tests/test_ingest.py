@@ -52,6 +52,15 @@ def write_attendance(path: Path, rows: list[tuple] | None = None, sheet: str = S
     return path
 
 
+def write_roster(path: Path, rows: list[tuple] | None = None) -> Path:
+    """A roster as the personnel office sends it (default: everyone in STAFF in scope, 200 days)."""
+    rows = rows if rows is not None else [(emp, "王小明", "運輸計畫組", "是", "2020-01-02", None, 200) for emp in STAFF]
+    frame = pd.DataFrame(rows, columns=["員工編號", "姓名", "單位", "納入盤查範圍", "到職日", "離職日", "實際出勤天數"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(sample.xlsx_bytes(frame, "人員名冊"))
+    return path
+
+
 class Case:
     """A corpus case in a fresh data/ layout: data/raw/corpus/<year>/, data/processed/corpus/."""
 
@@ -64,7 +73,11 @@ class Case:
         folder = self.raw / str(year)
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copy(CORPUS / name, folder / "survey.csv")
-        if attendance and not (folder / "attendance.xlsx").exists():
+        mapping = ingest.load_mapping(year) if (config.REFERENCE / "survey" / f"{year}.yaml").exists() else {}
+        if "roster" in mapping:  # the 2025 form reads attendance days from the personnel office's roster
+            if attendance and not (folder / mapping["roster"]["file"]).exists():
+                write_roster(folder / mapping["roster"]["file"])
+        elif attendance and not (folder / "attendance.xlsx").exists():
             write_attendance(folder / "attendance.xlsx")
 
     def ingest(self, year: int, **kwargs) -> dict:

@@ -70,7 +70,7 @@ def test_manifest_content(tmp_path: Path):
     m = _write(2025, processed, tmp_path / "reports" / "2025")
     assert list(m)[0] == "generated_at"
     assert m["year"] == 2025 and m["roc_year"] == 114
-    assert {f["path"] for f in m["inputs"]} >= {"2025/survey.csv", "2025/attendance.xlsx"}
+    assert {f["path"] for f in m["inputs"]} >= {"2025/survey.csv", "2025/roster.xlsx"}  # roster = attendance
     survey = next(f for f in m["inputs"] if f["path"] == "2025/survey.csv")
     assert survey["sha256"] == privacy.file_sha256(SAMPLE_RAW / "2025" / "survey.csv")
     refs = {f["path"] for f in m["reference"]}
@@ -126,4 +126,5 @@ def test_pipeline_run_matches_a_fresh_ingest_and_writes_manifests(pipeline_run, 
         m = json.loads((pipeline_run.out_dir / str(year) / "manifest.json").read_text(encoding="utf-8"))
         assert m["year"] == year and m["generated_at"] and m["parameters"]["min_cell"] == 3
         assert "out_dir" not in m["parameters"] and "processed_dir" not in m["parameters"]
-        assert {f["path"] for f in m["inputs"]} >= {f"{year}/survey.csv", f"{year}/attendance.xlsx"}
+        attendance = ingest.load_mapping(year)["attendance"]["file"]
+        assert {f["path"] for f in m["inputs"]} >= {f"{year}/survey.csv", f"{year}/{attendance}"}

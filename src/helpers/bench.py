@@ -233,14 +233,16 @@ def survey_table(staff: pd.DataFrame, year: int, rng: np.random.Generator) -> pd
 
 
 def attendance_table(staff: pd.DataFrame, year: int, rng: np.random.Generator) -> pd.DataFrame:
-    """The personnel office's attendance list: everyone in scope that year (non-respondents too)."""
-    mapping = reference.load_yaml(config.REFERENCE / "survey" / f"{year}.yaml")["attendance"]["columns"]
+    """The personnel office's attendance list: everyone in scope that year (non-respondents too); the whole roster
+    (in scope, join and leave dates) when the year's mapping reads attendance from its roster."""
+    form = reference.load_yaml(config.REFERENCE / "survey" / f"{year}.yaml")
+    mapping = form["attendance"]["columns"]
     in_year = staff["route"] != ("X" if year == YEAR else "C")
     people = staff[in_year]
     extra = int(round(len(people) * NON_RESPONDENT_SHARE))
     numbers = pd.Series(np.arange(extra) * 7 + 5).astype(str).str.zfill(7)
     days = people["days" if year == YEAR else "days_prev"].to_numpy()
-    return pd.DataFrame({
+    table = pd.DataFrame({
         mapping["employee_no"]: np.concatenate([people["employee_no"].to_numpy(dtype=object),
                                                 ("N" + numbers).to_numpy(dtype=object)]),
         "姓名": np.concatenate([people["name"].to_numpy(dtype=object), np.full(extra, "王小明", dtype=object)]),
@@ -249,6 +251,14 @@ def attendance_table(staff: pd.DataFrame, year: int, rng: np.random.Generator) -
         mapping["attendance_days"]: np.concatenate([days, np.clip(np.round(rng.normal(190, 20, extra)), 90, 248)
                                                     .astype(int)]),
     })
+    roster = form.get("roster")
+    if roster and roster["file"] == form["attendance"]["file"]:
+        cols = roster["columns"]
+        joined = np.concatenate([np.where(people["route"] == "C", f"{year}-02-01", "2010-01-04"),
+                                 np.full(extra, "2012-03-01")])
+        yes = next(label for label, value in roster["in_scope_values"].items() if value is True)
+        table = table.assign(**{cols["in_scope"]: yes, cols["join_date"]: joined, cols["leave_date"]: ""})
+    return table
 
 
 def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
@@ -265,7 +275,8 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str) -> None:
 
 
 def generate(n: int, raw_dir: Path, seed: int = SEED) -> dict:
-    """Write <raw_dir>/2024 and /2025 survey.csv + attendance.xlsx for a staff of n; returns counts and seconds."""
+    """Write <raw_dir>/2024 and /2025 survey.csv + attendance (2025: the roster) for a staff of n; returns counts
+    and seconds."""
     raw_dir = Path(raw_dir)
     rng = np.random.default_rng(seed + n)
     staff = _staff(n, rng)

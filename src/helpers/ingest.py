@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from helpers import config, privacy, reference
-from helpers.schemas import (ATTITUDES, LEGS, MAX_DISTANCE_KM, PATTERNS, REJECTS, RESPONDENTS, read_table,
+from helpers.inventory import roster
+from helpers.schemas import (ATTITUDES, LEGS, MAX_DISTANCE_KM, PATTERNS, REJECTS, RESPONDENTS, STAFF, read_table,
                              write_table)
 
 FIRST_DATA_ROW = 2  # rows are reported as a spreadsheet shows them: the header is row 1
@@ -535,6 +536,9 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     rejects.add(file, survey.loc[no_att, "_row"], cols["employee_no"], survey.loc[no_att, "respondent_id"],
                 "no_attendance", f"no valid attendance days in {att_path.name} for this person (pseudonym shown)")
     survey = survey[~no_att]
+    # the personnel office's roster (staff in scope), when the form mapping names one
+    staff = (roster.read_roster(raw_year / mapping["roster"]["file"], mapping, key, rejects, year)
+             if "roster" in mapping else None)
 
     in_inv = survey["route"] != "D"
     respondents = pd.DataFrame({
@@ -567,12 +571,18 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
         "patterns": int(len(pats)), "legs": int(len(legs)), "extra_columns_ignored": extra,
         "superseded_rows": [int(r) for r in superseded["_row"].sort_values()],
     }
+    if staff is not None:
+        report["roster"] = {"file": mapping["roster"]["file"], "rows": int(len(staff)),
+                            "in_scope": int(staff["in_scope"].sum()),
+                            "rows_rejected": int((rej["file"] == mapping["roster"]["file"]).sum())}
     report["reconciles"] = report["raw_rows"] == (report["accepted"] + report["declined"] + report["duplicates"]
                                                   + report["rejected"])
     if not report["reconciles"]:
         raise IngestError(f"{survey_path}: counts do not reconcile: {report}")
-    save_year(Path(processed_dir), year, {"respondents": respondents, "patterns": pats, "legs": legs,
-                                          "attitudes": attitudes, "rejects": rej}, report)
+    tables = {"respondents": respondents, "patterns": pats, "legs": legs, "attitudes": attitudes, "rejects": rej}
+    if staff is not None:
+        tables["staff"] = staff
+    save_year(Path(processed_dir), year, tables, report)
     decliners = respondents.loc[~in_inv, "respondent_id"]
     if len(decliners):
         remove_from_carryover(Path(processed_dir), year - 1, decliners, reason=f"route D in the {year} survey")
@@ -609,7 +619,7 @@ def save_year(processed_dir: Path, year: int, tables: dict[str, pd.DataFrame], r
     tmp = Path(tempfile.mkdtemp(prefix=f".{year}.tmp-", dir=processed_dir))
     try:
         schemas = {"respondents": RESPONDENTS, "patterns": PATTERNS, "legs": LEGS, "attitudes": ATTITUDES,
-                   "rejects": REJECTS}
+                   "rejects": REJECTS, "staff": STAFF}
         for name, frame in tables.items():
             write_table(frame, schemas[name], tmp / f"{name}.parquet")
         tables["rejects"].to_csv(tmp / "rejects.csv", index=False, encoding="utf-8-sig")
@@ -620,8 +630,8 @@ def save_year(processed_dir: Path, year: int, tables: dict[str, pd.DataFrame], r
         _swap(tmp / "_carryover", carryover_dir(processed_dir, year))
         # keep whatever else lives in the year folder (e.g. business_travel/) across re-runs
         if final.exists():
-            for child in final.iterdir():
-                if not (tmp / child.name).exists():
+            for child in final.iterdir():  # (not a table this run no longer has, e.g. a roster removed)
+                if not (tmp / child.name).exists() and child.name.removesuffix(".parquet") not in schemas:
                     shutil.move(str(child), tmp / child.name)
         _swap(tmp, final)
     finally:
@@ -667,11 +677,13 @@ def remove_from_carryover(processed_dir: Path, year: int, respondent_ids: pd.Ser
 
 
 def load_year(processed_dir: Path, year: int) -> dict[str, pd.DataFrame]:
-    """Read a year's processed tables (validated) and its ingest report."""
+    """Read a year's processed tables (validated) and its ingest report; `staff` only when the year has a roster."""
     folder = Path(processed_dir) / str(year)
     out: dict = {name: read_table(schema, folder / f"{name}.parquet") for name, schema in
                  (("respondents", RESPONDENTS), ("patterns", PATTERNS), ("legs", LEGS), ("attitudes", ATTITUDES),
                   ("rejects", REJECTS))}
+    if (folder / "staff.parquet").exists():
+        out["staff"] = read_table(STAFF, folder / "staff.parquet")
     out["report"] = json.loads((folder / "ingest_report.json").read_text(encoding="utf-8"))
     return out
 

@@ -512,6 +512,36 @@ def attendance_frame(people: list[Person], year: int) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(mapping["employee_no"])
 
 
+# On the roster but outside the inventory boundary (DOMAIN.md §1): the head commutes in an agency-owned electric
+# car (scope 2), outsourced cleaning and security staff are not in-house staff.
+OUT_OF_SCOPE = [("T20001", "所長室", 236), ("T20002", "秘書室", 241), ("T20003", "秘書室", 238)]
+
+
+def roster_frame(people: list[Person], year: int) -> pd.DataFrame:
+    """The personnel office's roster of a year: everyone on staff (in scope or not), with attendance days.
+
+    In scope in 2025: the 131 respondents and the 4 who declined (135, response rate 97.04 %); joiners of the
+    year (route C) have a join date in that year.
+    """
+    mapping = reference.load_yaml(config.REFERENCE / "survey" / f"{year}.yaml")["roster"]
+    cols, yes, no = mapping["columns"], *[next(k for k, v in mapping["in_scope_values"].items() if v is b)
+                                          for b in (True, False)]
+    rng = np.random.default_rng(SEED + 3)
+    rows = []
+    for p in people:
+        if not (year in p.patterns or (year == 2025 and p.group == "D")):
+            continue
+        joined = (pd.Timestamp(f"{year}-01-02") + pd.Timedelta(days=int(rng.integers(0, 55))) if p.group == "C"
+                  else pd.Timestamp("2004-08-01") + pd.Timedelta(days=int(rng.integers(0, 7000))))
+        rows.append({cols["employee_no"]: p.employee_no, "姓名": p.name, cols["department"]: p.department,
+                     cols["in_scope"]: yes, cols["join_date"]: joined.strftime("%Y-%m-%d"), cols["leave_date"]: None,
+                     cols["attendance_days"]: p.attendance.get(year, p.attendance.get(2024))})
+    for emp, dept, days in OUT_OF_SCOPE:
+        rows.append({cols["employee_no"]: emp, "姓名": "（範疇外）", cols["department"]: dept, cols["in_scope"]: no,
+                     cols["join_date"]: "2015-07-01", cols["leave_date"]: None, cols["attendance_days"]: days})
+    return pd.DataFrame(rows).sort_values(cols["employee_no"])
+
+
 def xlsx_bytes(frame: pd.DataFrame, sheet: str) -> bytes:
     """An xlsx file with fixed metadata and zip timestamps, so the same frame gives the same bytes."""
     import zipfile
@@ -558,7 +588,11 @@ def write_sample(out_dir: Path = config.RAW / config.DEFAULT_DATASET) -> None:
         atomic_write_bytes(year_dir / mapping["survey_file"],
                            survey.to_csv(index=False, lineterminator="\n").encode(mapping["encoding"]))
         att = mapping["attendance"]
-        atomic_write_bytes(year_dir / att["file"], xlsx_bytes(attendance_frame(people, year), att["sheet"]))
+        if "roster" in mapping:
+            atomic_write_bytes(year_dir / mapping["roster"]["file"],
+                               xlsx_bytes(roster_frame(people, year), mapping["roster"]["sheet"]))
+        if att["file"] != mapping.get("roster", {}).get("file"):
+            atomic_write_bytes(year_dir / att["file"], xlsx_bytes(attendance_frame(people, year), att["sheet"]))
     try:
         from helpers import business_travel
     except ImportError:

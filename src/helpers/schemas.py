@@ -159,7 +159,22 @@ REJECTS = Schema(
     ),
 )
 
-SCHEMAS = {s.name: s for s in (RESPONDENTS, PATTERNS, LEGS, ATTITUDES, REJECTS)}
+STAFF = Schema(  # the personnel office's roster of a year, pseudonymous (helpers.inventory.roster)
+    "staff",
+    (
+        Column("respondent_id", "string", expect="16 hex digits", check=lambda s: s.str.fullmatch(r"[0-9a-f]{16}")),
+        Column("year", "int64", expect="a Gregorian year", check=_between(1912, 2200)),
+        Column("department", "string", nullable=True),
+        Column("in_scope", "bool"),
+        Column("join_date", "datetime64[ns]", nullable=True),
+        Column("leave_date", "datetime64[ns]", nullable=True),
+        Column("attendance_days", "float64", nullable=True, expect="0 < days <= 366", check=_between(0, 366, True),
+               unit="days/yr"),
+    ),
+    key=("respondent_id",),
+)
+
+SCHEMAS = {s.name: s for s in (RESPONDENTS, PATTERNS, LEGS, ATTITUDES, REJECTS, STAFF)}
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

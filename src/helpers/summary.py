@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import attitudes, emissions, factors, ingest, modeshare
+from helpers.inventory import extrapolate, roster
 from helpers.schemas import atomic_write_bytes
 
 # A report run (report.run_year) names a private folder here: the notebooks and the summary writer of that run
@@ -96,7 +97,7 @@ def _counts(series: pd.Series) -> dict[str, int]:
 
 
 def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | None = None,
-                  main_mode_rule: str = "longest") -> dict:
+                  main_mode_rule: str = "longest", min_cell: int = 3) -> dict:
     """summary.json content: full-precision figures of one year (rounding is for display only)."""
     from helpers import config
 
@@ -129,6 +130,7 @@ def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | 
         "ingest": {k: res.report[k] for k in ("raw_rows", "accepted", "declined", "duplicates", "rejected",
                                               "carried_over", "reconciles")},
     }
+    out.update(staff_summary(res, min_cell))
     try:
         from helpers import business_travel
     except ImportError:
@@ -140,10 +142,24 @@ def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | 
     return out
 
 
+def staff_summary(res: YearResults, min_cell: int = 3) -> dict:
+    """Staff in scope, response counts and rate, and the all-staff total (None where the year has no roster)."""
+    if "staff" not in res.tables:
+        return {"staff_in_scope": None, "response_rate": None, "annual_total_all_staff_kgco2e": None,
+                "extrapolation_method": None}
+    status = roster.staff_status(res.tables["staff"], res.tables["respondents"])
+    counts = roster.response_counts(res.tables["staff"], res.tables["respondents"])
+    out = {"staff_in_scope": counts.pop("staff_in_scope"), "response_rate": counts.pop("response_rate"),
+           "response": counts}
+    out.update(extrapolate.all_staff_summary(extrapolate.extrapolate(res.per_person, status, min_cell), min_cell))
+    return out
+
+
 def write_summary(year: int, raw_dir: Path, processed_dir: Path, out_dir: Path, params: dict | None = None) -> Path:
     """Write <out_dir>/summary.json for a run."""
     rule = (params or {}).get("main_mode_rule", "longest")
-    summary = build_summary(year, raw_dir=raw_dir, processed_dir=processed_dir, main_mode_rule=rule)
+    summary = build_summary(year, raw_dir=raw_dir, processed_dir=processed_dir, main_mode_rule=rule,
+                            min_cell=int((params or {}).get("min_cell", 3)))
     path = Path(out_dir) / "summary.json"
     atomic_write_bytes(path, (json.dumps(summary, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
     return path
