@@ -64,3 +64,25 @@ def group_label(group: str) -> str:
     """Display name of a mode group, '大眾運輸 Public transport'; other values as they are."""
     zh, en = group_names("zh"), group_names("en")
     return f"{zh[group]} {en[group]}" if group in zh else str(group)
+
+
+LABELS_FILE = "labels.yaml"
+
+
+@lru_cache(maxsize=4)
+def _labels(path: str) -> dict[str, dict[str, dict[str, str]]]:
+    families = load_yaml(Path(path)).get("families") or {}
+    for family, entries in families.items():
+        bad = [code for code, entry in (entries or {}).items() if not isinstance(entry, dict) or not entry.get("zh")]
+        if bad:
+            raise ValueError(f"{path}: family '{family}': code(s) {bad} lack a zh label ({{zh: ..., en: ...}})")
+    return families
+
+
+def labels(family: str, lang: str = "zh", path: Path | None = None) -> dict[str, str]:
+    """code -> display label (zh or en) of one code family of data/reference/labels.yaml."""
+    file = path or config.REFERENCE / LABELS_FILE
+    families = _labels(str(file))
+    if family not in families:
+        raise KeyError(f"{file}: no label family '{family}'; families: {sorted(families)}")
+    return {str(code): str(entry.get(lang) or entry["zh"]) for code, entry in families[family].items()}

@@ -34,7 +34,8 @@ YEAR_DIR_PATTERN = re.compile(r"^\d{4}$")
 PARAMETER_TAGS = {"parameters", "injected-parameters"}
 READ_FIRST_LABEL = "請先閱讀 Read first"
 # written into the staging folder after the notebooks succeeded, when the module and function exist
-SIDECARS = (("helpers.summary", "write_summary"), ("helpers.manifest", "write_manifest"))
+SIDECARS = (("helpers.summary", "write_summary"), ("helpers.manifest", "write_manifest"),
+            ("helpers.publish.workbook", "write_workbook"))  # the workbook checks its totals against summary.json
 SUMMARY_MODULE = "helpers.summary"  # its build_summary(year, raw_dir=, processed_dir=) backs `helpers summary`
 FONT_STACK = ('"Noto Sans CJK TC", "Noto Sans TC", "Source Han Sans TW", "PingFang TC", '
               '"Microsoft JhengHei", sans-serif')

@@ -5,8 +5,13 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from pandas.io.formats.style import Styler
 
 from helpers import config, reference
+
+# The MIME type under which every report table also carries its cells: the executed notebooks then hold each
+# displayed table with its caption, and the inventory workbook (helpers.publish.workbook) is built from them.
+TABLE_MIMETYPE = "application/vnd.workbench.table+json"
 
 
 def fmt_kg(value: float) -> str:
@@ -34,9 +39,35 @@ def fmt_signed(value: float, decimals: int = 2) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:+,.{decimals}f}"
 
 
-def show(frame: pd.DataFrame, caption: str | None = None):
+class ReportTable(Styler):
+    """A report table: shown as HTML, and carrying its caption and cells (TABLE_MIMETYPE) for the workbook."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        return {TABLE_MIMETYPE: table_payload(self.data, self.caption)}
+
+
+def _cell(value):
+    """A JSON cell: finite numbers as numbers, blanks (None, NaN, NA) as null, anything else as text."""
+    if value is None or value is pd.NA or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float):
+        return value
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        return _cell(value.item())
+    return str(value)
+
+
+def table_payload(frame: pd.DataFrame, caption: str | None) -> dict:
+    """The displayed table as JSON: caption, column headers and rows of cells (index not included)."""
+    return {"caption": str(caption or ""), "columns": [str(c) for c in frame.columns],
+            "rows": [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]}
+
+
+def show(frame: pd.DataFrame, caption: str | None = None) -> ReportTable:
     """A display-ready HTML table without the index (strings are shown as given)."""
-    styler = frame.style.hide(axis="index")
+    styler = ReportTable(frame).hide(axis="index")
     if caption:
         styler = styler.set_caption(caption)
     return styler.set_table_styles([
