@@ -1,12 +1,14 @@
 """End to end: `python -m helpers run` on the bundled sample reproduces the study's published figures.
 
-Figures and their printed precision are those of shared/DOMAIN.md §5 (commuting) and §6 (business travel).
+Figures and their printed precision are the study's (docs/METHOD.md; commuting and business travel).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -111,3 +113,30 @@ def test_year_on_year_report_flags_the_walking_rule(pipeline_run):
     text = (pipeline_run.out_dir / "2025" / "05_year_on_year.html").read_text(encoding="utf-8")
     assert "walking rule differs" in text
     assert "44,950.43" in text and "56,287.09" in text
+
+
+def test_walking_rule_caveat_names_both_years(pipeline_run):
+    for page in ("03_mode_share.html", "05_year_on_year.html", "07_summary.html"):
+        text = (pipeline_run.out_dir / "2025" / page).read_text(encoding="utf-8")
+        assert "2024 年問卷未要求填寫 500 公尺以下的步行段；2025 年問卷記錄所有步行段" in text, page
+        assert "本年問卷" not in text, page
+
+
+def test_year_on_year_defaults_to_the_year_before_and_refuses_the_same_year(pipeline_run, tmp_path, monkeypatch):
+    import nbformat
+    import papermill
+
+    notebook = Path(__file__).resolve().parents[1] / "notebooks" / "05_year_on_year.ipynb"
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(Path(notebook).parents[1] / "src"),
+                                                                   os.environ.get("PYTHONPATH")])))
+    common = {"processed_dir": str(pipeline_run.processed_dir)}
+    executed = tmp_path / "05.ipynb"
+    papermill.execute_notebook(str(notebook), str(executed), kernel_name="python3", progress_bar=False,
+                               cwd=str(notebook.parent), parameters={"year": 2025, **common})
+    text = "\n".join(json.dumps(c.get("outputs", []), ensure_ascii=False)
+                     for c in nbformat.read(executed, as_version=4).cells)
+    assert "通勤排放 2024（民國113年） 與 2025（民國114年） 比較" in text
+    with pytest.raises(papermill.PapermillExecutionError, match="cannot be compared with itself"):
+        papermill.execute_notebook(str(notebook), str(tmp_path / "05_same.ipynb"), kernel_name="python3",
+                                   progress_bar=False, cwd=str(notebook.parent),
+                                   parameters={"year": 2024, "base_year": 2024, **common})

@@ -16,7 +16,7 @@ import yaml
 
 from helpers import config, factors, reference
 
-# The study's factor table (shared/DOMAIN.md §4), kgCO2e per passenger-km, written out by hand.
+# The study's factor table (docs/METHOD.md), kgCO2e per passenger-km, written out by hand.
 PUBLISHED_2024 = {
     "car_petrol": 0.103,
     "car_electric": 0.041,
@@ -80,7 +80,8 @@ def test_every_mode_of_the_catalogue_has_a_factor_and_inputs_as_columns():
         assert column in table.columns
     row = table.set_index("mode_id").loc["mrt_kaohsiung"]
     assert (row["energy_kwh"], row["pkm"], row["grid_factor_kgco2e_per_kwh"]) == (42_520_800, 492_911_651, 0.474)
-    assert row["energy_intensity_kwh_per_pkm"] == 0.086  # rounded to 3 decimals before x grid factor
+    assert row["energy_intensity_kwh_per_pkm"] == 0.084  # the printed intensity is the input the study multiplies
+    assert row["inputs_intensity_kwh_per_pkm"] == pytest.approx(42_520_800 / 492_911_651)  # 0.0863: shown beside it
 
 
 def test_proxy_is_flagged():
@@ -93,14 +94,69 @@ def test_proxy_is_flagged():
     assert table["is_proxy"].sum() == 1
 
 
-def test_study_specific_rounding_overrides_are_needed_and_named(reference_copy: Path):
+def test_derived_printed_used_and_why_for_the_two_discrepancies():
     table = factors.factor_table(2024).set_index("mode_id")
-    overrides = table.loc[table["rounding_rule"] != "half_up", "rounding_rule"].to_dict()
-    assert overrides == {"mrt_kaohsiung": "down", "bus_city_diesel": "up"}
+    kaohsiung, bus = table.loc["mrt_kaohsiung"], table.loc["bus_city_diesel"]
+    # Kaohsiung: inputs give 0.0863 kWh/pkm -> 0.086 x 0.474 -> 0.041; the study multiplies its printed 0.084 -> 0.040
+    assert (kaohsiung["derived_kgco2e_per_pkm"], kaohsiung["published_kgco2e_per_pkm"],
+            kaohsiung["factor_kgco2e_per_pkm"]) == (0.041, 0.040, 0.040)
+    assert "0.084" in kaohsiung["why"] and "0.0863" in kaohsiung["why"] and kaohsiung["value"] == "derived"
+    # diesel city bus: the printed partial inputs give 0.068; the printed 0.069 is used, the difference stated
+    assert (bus["derived_kgco2e_per_pkm"], bus["published_kgco2e_per_pkm"], bus["factor_kgco2e_per_pkm"]) == (
+        0.068, 0.069, 0.069)
+    assert bus["value"] == "printed" and "0.068" in bus["why"] and "0.069" in bus["why"]
+    agree = table.drop(index=["mrt_kaohsiung", "bus_city_diesel"])
+    assert (agree["derived_kgco2e_per_pkm"] == agree["factor_kgco2e_per_pkm"]).all()
+    assert table["why"].str.len().gt(0).all()
+
+
+def test_no_per_mode_rounding_override(reference_copy: Path):
     path = reference_copy / "factors" / "2024.yaml"
-    _edit_yaml(path, lambda d: d["modes"]["mrt_kaohsiung"].pop("rounding"))
-    with pytest.raises(ValueError, match=r"2024\.yaml: mode 'mrt_kaohsiung': derived factor 0\.041"):
+    _edit_yaml(path, lambda d: d["modes"]["mrt_kaohsiung"].update(rounding={"rule": "down", "note": "tuned"}))
+    with pytest.raises(ValueError, match=r"mode 'mrt_kaohsiung': per-mode 'rounding' is not supported"):
         factors.factor_table(2024, reference_copy)
+
+
+def test_printed_value_needs_the_printed_factor(reference_copy: Path):
+    path = reference_copy / "factors" / "2024.yaml"
+    _edit_yaml(path, lambda d: d["modes"]["bus_city_diesel"].update(published_kgco2e_per_pkm=None))
+    with pytest.raises(ValueError, match=r"mode 'bus_city_diesel': `value: printed` needs the printed factor"):
+        factors.factor_table(2024, reference_copy)
+
+
+def _half_up(value, decimals: int = 3) -> float:
+    from decimal import ROUND_HALF_UP, Decimal
+    return float(Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP))
+
+
+@pytest.mark.parametrize("grid", ["0.494", "0.495", "0.5", "0.45", "0.515"])
+def test_a_new_grid_factor_moves_every_electricity_factor_as_the_printed_derivation_says(reference_copy, grid):
+    """A set that differs from 2024 only in the grid factor (and has no printed factors for it yet)."""
+    from decimal import Decimal as D
+
+    def edit(data):
+        data["shared"]["grid_electricity"]["value"] = float(grid)
+        for mode_id in ELECTRICITY_BASED:
+            data["modes"][mode_id]["published_kgco2e_per_pkm"] = None
+    path = reference_copy / "factors" / "2026.yaml"
+    shutil.copy(reference_copy / "factors" / "2024.yaml", path)
+    _edit_yaml(path, edit)
+    got = factors.factors_by_mode(2026, reference_copy)
+    g = D(grid)
+    printed_intensity = {"mrt_taipei": "0.050", "mrt_new_taipei": "0.200", "mrt_taoyuan_airport": "0.099",
+                         "mrt_taichung": "0.104", "mrt_kaohsiung": "0.084", "thsr": "0.041"}
+    expected = {m: _half_up(D(i) * g) for m, i in printed_intensity.items()}  # e.g. Kaohsiung round(0.084 x g)
+    expected |= {
+        "car_electric": _half_up(g / (D("5.94") * D("1.93"))),
+        "taxi_electric": _half_up(g / (D("5.89") * D("1.44"))),
+        "motorcycle_electric": _half_up(g / (D("25.11") * D("1.27"))),
+        "bus_city_electric": _half_up(g / (D("0.85") * D("17.91"))),
+        "coach_electric": _half_up(g / (D("0.85") * D("17.91"))),  # proxy of the electric city bus
+        "tra": _half_up((D(623_319_370) * g + D(8_092) * 1000 * D("2.960")) * D("0.944") / D(10_791_380_719)),
+    }
+    assert {m: got[m] for m in expected} == expected
+    unchanged = {m: v for m, v in PUBLISHED_2024.items() if m not in ELECTRICITY_BASED}
+    assert {m: got[m] for m in unchanged} == unchanged  # petrol, diesel (bus 0.069 as printed), hybrid, zero
 
 
 def test_changing_the_grid_factor_moves_every_electricity_factor_and_nothing_else(reference_copy: Path):
@@ -108,8 +164,8 @@ def test_changing_the_grid_factor_moves_every_electricity_factor_and_nothing_els
     src = (reference_copy / "factors" / "2024.yaml").read_text(encoding="utf-8")
     text, n = re.subn(r"(grid_electricity:\n    value: )0\.474", r"\g<1>0.495", src)
     assert n == 1
-    text = re.sub(r"published_kgco2e_per_pkm: \S+", "published_kgco2e_per_pkm: null", text)
-    (reference_copy / "factors" / "2025.yaml").write_text(text, encoding="utf-8")
+    text = re.sub(r"published_kgco2e_per_pkm: \S+\n(?!    value: printed)", "published_kgco2e_per_pkm: null\n", text)
+    (reference_copy / "factors" / "2025.yaml").write_text(text, encoding="utf-8")  # printed values kept only there
 
     after = factors.factors_by_mode(2025, reference_copy)
     changed = {m for m in before if after[m] != before[m]}

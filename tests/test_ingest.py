@@ -507,3 +507,16 @@ def test_corpus_listed_in_readme_and_tested():
     assert [f for f in files if f"`{f}`" not in readme] == []
     assert sorted(set(files) - tested) == []
     assert sorted(tested - set(files)) == []
+
+
+def test_multi_select_splits_only_on_the_forms_separator():
+    labels = {"開車／騎車比較彈性方便": "flexible", "等車時間太長": "wait_long"}
+    cells = pd.Series(["開車／騎車比較彈性方便, 要接送小孩上學，公車班次太少",  # the form's ", " vs a typed "，"
+                       "我覺得，等車時間太長",  # a sentence that ends with an option's words is not that option
+                       "等車時間太長, 開車／騎車比較彈性方便"])
+    long = ingest.split_multi(cells, labels, ", ")
+    rows = [(int(i), c if pd.notna(c) else None, t if pd.notna(t) else None)
+            for i, c, t in long.sort_values(["idx", "code"]).itertuples(index=False)]
+    assert sorted(rows, key=str) == sorted([(0, "flexible", None), (0, None, "要接送小孩上學，公車班次太少"),
+                                            (1, None, "我覺得，等車時間太長"),
+                                            (2, "flexible", None), (2, "wait_long", None)], key=str)

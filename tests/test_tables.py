@@ -24,7 +24,10 @@ def test_share_comparison_has_both_years_the_difference_and_a_total():
     assert out.iloc[-1].tolist()[:3] == ["合計 Total", "187", "100.00%"]
 
 
-def test_walking_rule_note_only_when_rules_differ():
-    assert tables.walk_rule_note("all_walks", "all_walks") is None
-    assert tables.walk_rule_note("all_walks", None) is None
-    assert "500" in tables.walk_rule_note("all_walks", "walks_from_500m")
+def test_walking_rule_note_only_when_rules_differ_and_names_the_years():
+    assert tables.walk_rule_note("all_walks", "all_walks", 2025, 2024) is None
+    assert tables.walk_rule_note("all_walks", None, 2025, None) is None
+    note = tables.walk_rule_note("all_walks", "walks_from_500m", 2025, 2024)
+    assert "2024 年問卷未要求填寫 500 公尺以下的步行段；2025 年問卷記錄所有步行段" in note
+    assert "本年" not in note  # "this year" twice was the contradiction
+    assert tables.walk_rule_text("walks_from_500m", 2024) == "2024 年問卷未要求填寫 500 公尺以下的步行段。"

@@ -28,21 +28,33 @@ def synonyms(path: Path | None = None) -> dict:
 
 
 def code_free_text(attitudes: pd.DataFrame, rules: dict | None = None) -> pd.DataFrame:
-    """Attitudes with free-text answers coded by the synonym rules; adds `coded_from` (form / free_text / none)."""
+    """Attitudes with free-text answers coded by the synonym rules; adds `coded_from` (form / free_text / none).
+
+    Every rule that matches a free text adds its code: a text giving two reasons ("要接送小孩上學, 公車班次太少")
+    becomes one row per code (child_transport, timetable), each keeping the text. Texts no rule matches stay
+    one row without a code. Count persons per code with `persons_by_code` (one count per person and code).
+    """
     rules = synonyms() if rules is None else rules
-    out = attitudes.copy()
+    out = attitudes.copy().reset_index(drop=True)
     out["coded_from"] = out["code"].notna().map({True: "form", False: "none"})
+    found_rows, found_codes = [], []
     for question in out["question"].unique():
-        mask = (out["question"] == question) & out["code"].isna() & out["free_text"].notna()
+        rows = np.flatnonzero(((out["question"] == question) & out["code"].isna() & out["free_text"].notna())
+                              .to_numpy())  # the few uncoded free texts, not every answer
+        texts = out["free_text"].iloc[rows]
         for rule in rules.get(question) or []:
-            rows = np.flatnonzero(mask.to_numpy())  # the few uncoded free texts, not every answer
-            found = out["free_text"].iloc[rows].str.contains(rule["pattern"], regex=True, na=False)
-            hit = np.zeros(len(out), dtype=bool)
-            hit[rows[found.to_numpy(dtype=bool)]] = True
-            out.loc[hit, "code"] = rule["code"]
-            out.loc[hit, "coded_from"] = "free_text"
-            mask &= ~hit
-    return out
+            hit = texts.str.contains(rule["pattern"], regex=True, na=False).to_numpy(dtype=bool)
+            found_rows.append(rows[hit])
+            found_codes.append(np.full(int(hit.sum()), rule["code"], dtype=object))
+    if not found_rows or not sum(len(r) for r in found_rows):
+        return out
+    rows = np.concatenate(found_rows)
+    coded = out.iloc[rows].assign(code=pd.array(np.concatenate(found_codes), dtype="string"), coded_from="free_text")
+    coded = coded.assign(_row=rows).drop_duplicates(["_row", "code"])
+    rest = out.drop(index=np.unique(rows)).assign(_row=lambda f: f.index)
+    # one row per code, in the answers' order, codes of one text in rule order
+    merged = pd.concat([rest, coded]).sort_values("_row", kind="stable")
+    return merged.drop(columns="_row").reset_index(drop=True)
 
 
 def label(question: str, code: str, lang: str = "zh", rules: dict | None = None) -> str:

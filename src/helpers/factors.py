@@ -1,8 +1,13 @@
 """Emission factors by year (kgCO2e per passenger-km), re-derived from their published inputs.
 
 Load: data/reference/factors/<year>.yaml (one file per factor-set year) and the mode catalogue.
-Process: derive each mode's factor with its method, in exact decimal arithmetic, round it per the file's policy
-and check it against the published value. Save: `write_csv` (`python -m helpers factors --year 2024`).
+Process: derive each mode's factor the way the study's printed derivation does, in exact decimal arithmetic, with
+the file's one rounding policy (no per-mode rounding rules); check it against the printed (published) value.
+Where the study printed an intermediate (a metro's kWh/pkm to 3 decimals), the printed value is the input and the
+figure its own inputs give is shown beside it; where the study printed a factor its printed inputs do not give
+(diesel city bus), the mode says `value: printed` and the difference is stated. Each row carries the factor
+derived from the inputs, the printed one, the one used and why (`why`, zh-TW, for the reports).
+Save: `write_csv` (`python -m helpers factors --year 2024`).
 """
 
 from __future__ import annotations
@@ -21,13 +26,19 @@ FILE_PATTERN = re.compile(r"^(\d{4})\.yaml$")
 
 ROUNDING_RULES = {"half_up": ROUND_HALF_UP, "down": ROUND_DOWN, "up": ROUND_UP}
 
-# Inputs each method needs; fuel_per_vehicle_km takes either a fuel (per litre) or an electric (per kWh) variant.
+# Inputs each method needs, as alternative variants (the first variant whose inputs are all given is used):
+# fuel_per_vehicle_km is per litre or per kWh; energy_per_pkm multiplies the printed intensity (kWh/pkm) by the
+# grid factor, its energy and pkm inputs documenting it, or, without a printed intensity, energy / pkm rounded.
 METHOD_INPUTS: dict[str, tuple[tuple[str, ...], ...]] = {
     "fuel_per_vehicle_km": (
         ("fuel_factor_kgco2e_per_l", "efficiency_km_per_l", "occupancy_persons"),
         ("grid_factor_kgco2e_per_kwh", "efficiency_km_per_kwh", "occupancy_persons"),
     ),
-    "energy_per_pkm": (("grid_factor_kgco2e_per_kwh", "energy_kwh", "pkm"),),
+    "energy_per_pkm": (
+        ("grid_factor_kgco2e_per_kwh", "energy_intensity_kwh_per_pkm", "energy_kwh", "pkm"),
+        ("grid_factor_kgco2e_per_kwh", "energy_kwh", "pkm"),
+        ("grid_factor_kgco2e_per_kwh", "energy_intensity_kwh_per_pkm"),
+    ),
     "fuel_per_pkm": (("fuel_factor_kgco2e_per_l", "fuel_l_per_pkm"),),
     "mixed_rail": (
         ("grid_factor_kgco2e_per_kwh", "energy_kwh", "fuel_factor_kgco2e_per_l", "diesel_kl", "passenger_share", "pkm"),
@@ -42,6 +53,7 @@ INPUT_COLUMNS = (
     "efficiency_km_per_l",
     "efficiency_km_per_kwh",
     "occupancy_persons",
+    "energy_intensity_kwh_per_pkm",
     "energy_kwh",
     "diesel_kl",
     "passenger_share",
@@ -49,19 +61,22 @@ INPUT_COLUMNS = (
     "fuel_l_per_pkm",
     "fixed_kgco2e_per_pkm",
 )
-MODE_KEYS = {"method", "published_kgco2e_per_pkm", "rounding", "proxy_of", "note", "source"}
+MODE_KEYS = {"method", "published_kgco2e_per_pkm", "value", "proxy_of", "note", "source"}
+VALUES = ("derived", "printed")  # a mode's `value`: derived from its inputs (default), or the printed factor
 LITRES_PER_KL = 1000
 COLUMNS = (
     "mode_id",
-    "factor_kgco2e_per_pkm",
-    "published_kgco2e_per_pkm",
+    "factor_kgco2e_per_pkm",  # used
+    "derived_kgco2e_per_pkm",  # from the inputs alone (intensities from energy / pkm)
+    "published_kgco2e_per_pkm",  # printed in the study for this set
+    "why",
+    "value",
     "method",
     "is_proxy",
     "proxy_of",
     "factor_set_year",
-    "rounding_rule",
     "unrounded_kgco2e_per_pkm",
-    "energy_intensity_kwh_per_pkm",
+    "inputs_intensity_kwh_per_pkm",
     *INPUT_COLUMNS,
     "source",
     "note",
@@ -128,24 +143,23 @@ def _input(spec: dict, name: str, shared: dict, where: str) -> tuple[Decimal, st
     return value, str(entry["source"]).strip()
 
 
-def _derive(method: str, x: dict[str, Decimal], intensity_decimals: int, rule: str) -> tuple[Decimal, Decimal | None]:
-    """Unrounded factor (kgCO2e/pkm) and, for energy_per_pkm, the rounded energy intensity (kWh/pkm)."""
+def _derive(method: str, x: dict[str, Decimal], intensity: Decimal | None) -> Decimal:
+    """Unrounded factor (kgCO2e/pkm) of a method from its inputs; energy_per_pkm multiplies `intensity` (kWh/pkm)."""
     if method == "fuel_per_vehicle_km":
         carrier = x.get("fuel_factor_kgco2e_per_l", x.get("grid_factor_kgco2e_per_kwh"))
         efficiency = x.get("efficiency_km_per_l", x.get("efficiency_km_per_kwh"))
-        return carrier / (efficiency * x["occupancy_persons"]), None
+        return carrier / (efficiency * x["occupancy_persons"])
     if method == "energy_per_pkm":
-        intensity = _quantize(x["energy_kwh"] / x["pkm"], intensity_decimals, rule)
-        return intensity * x["grid_factor_kgco2e_per_kwh"], intensity
+        return intensity * x["grid_factor_kgco2e_per_kwh"]
     if method == "fuel_per_pkm":
-        return x["fuel_l_per_pkm"] * x["fuel_factor_kgco2e_per_l"], None
+        return x["fuel_l_per_pkm"] * x["fuel_factor_kgco2e_per_l"]
     if method == "mixed_rail":
         electric = x["energy_kwh"] * x["grid_factor_kgco2e_per_kwh"]
         diesel = x["diesel_kl"] * LITRES_PER_KL * x["fuel_factor_kgco2e_per_l"]
-        return (electric + diesel) * x["passenger_share"] / x["pkm"], None
+        return (electric + diesel) * x["passenger_share"] / x["pkm"]
     if method == "fixed":
-        return x["fixed_kgco2e_per_pkm"], None
-    return Decimal(0), None  # zero
+        return x["fixed_kgco2e_per_pkm"]
+    return Decimal(0)  # zero
 
 
 def _rounding(policy: dict, path: Path) -> tuple[int, str, int]:
@@ -161,46 +175,85 @@ def _rounding(policy: dict, path: Path) -> tuple[int, str, int]:
     return decimals, rule, intensity_decimals
 
 
+def _fmt(value: Decimal, decimals: int | None = None) -> str:
+    """A decimal for the reports ('0.474', '42,520,800'; with `decimals`, '0.050'): thousands separators."""
+    return f"{value:,.{decimals}f}" if decimals is not None else f"{value.normalize():,f}"
+
+
 def _mode_row(mode_id: str, spec: dict, shared: dict, policy: tuple[int, str, int], where: str) -> dict:
     """Derive one (non-proxy) mode: its row of the factor table, with Decimal factor values."""
     decimals, rule, intensity_decimals = policy
     method = spec.get("method")
     if method not in METHOD_INPUTS:
         raise ValueError(f"{where}: method {method!r} unknown; expected one of {sorted(METHOD_INPUTS)}")
+    if "rounding" in spec:
+        raise ValueError(
+            f"{where}: per-mode 'rounding' is not supported: factors follow the study's printed derivation with the "
+            "file's one rounding policy. Give a printed intermediate as an input (energy_intensity_kwh_per_pkm), or "
+            "use the printed factor with `value: printed` and a note that states the difference")
+    value_from = spec.get("value", "derived")
+    if value_from not in VALUES:
+        raise ValueError(f"{where}: value {value_from!r} unknown; expected one of {list(VALUES)}")
     variants = METHOD_INPUTS[method]
-    names = next((v for v in variants if v and v[0] in spec), variants[0])
-    unknown = sorted(set(spec) - MODE_KEYS - set(names))
+    names = next((v for v in variants if all(spec.get(n) is not None for n in v)),
+                 max(variants, key=lambda v: sum(spec.get(n) is not None for n in v)))
+    allowed = {n for v in variants for n in v}
+    unknown = sorted(set(spec) - MODE_KEYS - allowed)
     if unknown:
         raise ValueError(f"{where}: key(s) {unknown} not used by method '{method}' (it takes {list(names)})")
     inputs = {name: _input(spec, name, shared, where) for name in names}
     values = {name: value for name, (value, _) in inputs.items()}
 
-    override = spec.get("rounding")
-    mode_rule = rule
-    if override is not None:
-        if not isinstance(override, dict) or override.get("rule") not in ROUNDING_RULES or not override.get("note"):
-            raise ValueError(
-                f"{where}: 'rounding' override must be {{rule: one of {sorted(ROUNDING_RULES)}, note: why}}; "
-                f"got {override!r}"
-            )
-        mode_rule = override["rule"]
+    inputs_intensity = values["energy_kwh"] / values["pkm"] if "energy_kwh" in values and method == "energy_per_pkm" \
+        else None
+    printed_intensity = values.get("energy_intensity_kwh_per_pkm")
+    rounded_intensity = _quantize(inputs_intensity, intensity_decimals, rule) if inputs_intensity is not None else None
+    used_intensity = printed_intensity if printed_intensity is not None else rounded_intensity
+    unrounded = _derive(method, values, used_intensity)
+    from_inputs = _derive(method, values, rounded_intensity if rounded_intensity is not None else used_intensity)
+    derived = _quantize(from_inputs, decimals, rule)
 
-    unrounded, intensity = _derive(method, values, intensity_decimals, rule)
     notes = [str(spec["note"]).strip()] if spec.get("note") else []
-    if override is not None:
-        notes.append(f"rounding {mode_rule}: {str(override['note']).strip()}")
+    why = []
+    if printed_intensity is not None:
+        grid = _fmt(values["grid_factor_kgco2e_per_kwh"])
+        printed_text = _fmt(printed_intensity, intensity_decimals)
+        why.append(f"依研究刊印之能源密集度 {printed_text} kWh/延人公里 × 電力係數 {grid}")
+        if rounded_intensity is not None and rounded_intensity != printed_intensity:
+            ratio = f"{_fmt(values['energy_kwh'])} kWh ÷ {_fmt(values['pkm'])} 延人公里"
+            why.append(f"刊印輸入值 {ratio} = {inputs_intensity:.4f}，與刊印之 {printed_text} 不符；"
+                       "研究以刊印值相乘，本表從之")
+            notes.append(f"printed intensity {printed_text} kWh/pkm; its printed inputs give {inputs_intensity:.4f} "
+                         f"({_fmt(values['energy_kwh'])} / {_fmt(values['pkm'])}); the factor follows the printed "
+                         "intensity, as the study's does")
+    if value_from == "printed":
+        published = spec.get("published_kgco2e_per_pkm")
+        if published is None:
+            raise ValueError(
+                f"{where}: `value: printed` needs the printed factor in published_kgco2e_per_pkm, which is null; "
+                "in a new year's copy give the printed factor, or derive it (`value: derived`) from inputs that "
+                "give it")
+        if not spec.get("note"):
+            raise ValueError(f"{where}: `value: printed` needs a `note` saying why the printed factor is used")
+        factor = _number(published, f"{where}, published_kgco2e_per_pkm")
+        why.append(f"採研究刊印值 {_fmt(factor)}；刊印之輸入值推得 {_fmt(derived)}（{from_inputs:.6g}），"
+                   "研究使用未刊印之較精確輸入，差異於此註明")
+    else:
+        factor = _quantize(unrounded, decimals, rule)
     sources = [str(spec["source"]).strip()] if spec.get("source") else []
     sources += [f"{name}: {source}" for name, (_, source) in inputs.items()]
     return {
         "mode_id": mode_id,
-        "factor": _quantize(unrounded, decimals, mode_rule),
+        "factor": factor,
+        "derived": derived,
         "unrounded": unrounded,
+        "value": value_from,
         "method": method,
         "is_proxy": False,
         "proxy_of": None,
-        "rounding_rule": mode_rule,
-        "energy_intensity_kwh_per_pkm": intensity,
+        "inputs_intensity": inputs_intensity,
         "inputs": values,
+        "why": why,
         "source": " | ".join(sources),
         "note": " ".join(notes),
     }
@@ -253,6 +306,7 @@ def factor_table(year: int, reference_dir: Path | str | None = None) -> pd.DataF
                 "is_proxy": True,
                 "proxy_of": target,
                 "source": f"proxy of {target} | {rows[target]['source']}",
+                "why": [f"研究未公布此運具係數，以{reference.mode_names('zh').get(target, target)}之係數代用（proxy）"],
                 "note": f"PROXY: factor of {target}, no published factor for this mode. {note}".strip(),
             }
 
@@ -260,34 +314,42 @@ def factor_table(year: int, reference_dir: Path | str | None = None) -> pd.DataF
     for mode_id in catalogue:
         row = rows[mode_id]
         published = specs[mode_id].get("published_kgco2e_per_pkm")
-        if published is not None:
-            where = f"{path}: mode '{mode_id}'"
-            if _number(published, f"{where}, published_kgco2e_per_pkm") != row["factor"]:
-                raise ValueError(
-                    f"{where}: derived factor {row['factor']} kgCO2e/pkm (method {row['method']}, unrounded "
-                    f"{row['unrounded']:.6g}, rounding {row['rounding_rule']}) differs from "
-                    f"published_kgco2e_per_pkm {published}; check the inputs, or, if this file is a new year's "
-                    f"copy, update or remove the published value"
-                )
+        printed = _number(published, f"{path}: mode '{mode_id}', published_kgco2e_per_pkm") \
+            if published is not None else None
+        if printed is not None and printed != row["factor"]:
+            raise ValueError(
+                f"{path}: mode '{mode_id}': derived factor {row['factor']} kgCO2e/pkm (method {row['method']}, "
+                f"unrounded {row['unrounded']:.6g}) differs from published_kgco2e_per_pkm {published}; check the "
+                "inputs, or, if this file is a new year's copy, update or remove the published value")
+        why = list(row["why"])
+        if row["method"] in ("fixed", "zero"):
+            why.insert(0, "研究推估值，未刊印可推導之輸入" if row["method"] == "fixed" else "無營運排放（零排放）")
+        elif not why:
+            why.append("由輸入值推導，與研究刊印值相符" if printed is not None else "由輸入值推導（本係數組無刊印值）")
+        elif printed is not None and row["value"] == "derived":
+            why.append("與研究刊印值相符")
         records.append({
             "mode_id": mode_id,
             "factor_kgco2e_per_pkm": float(row["factor"]),
-            "published_kgco2e_per_pkm": float(published) if published is not None else None,
+            "derived_kgco2e_per_pkm": float(row["derived"]),
+            "published_kgco2e_per_pkm": float(printed) if printed is not None else None,
+            "why": "；".join(why),
+            "value": row["value"],
             "method": row["method"],
             "is_proxy": row["is_proxy"],
             "proxy_of": row["proxy_of"],
             "factor_set_year": set_year,
-            "rounding_rule": row["rounding_rule"],
             "unrounded_kgco2e_per_pkm": float(row["unrounded"]),
-            "energy_intensity_kwh_per_pkm": (
-                float(row["energy_intensity_kwh_per_pkm"]) if row["energy_intensity_kwh_per_pkm"] is not None else None
+            "inputs_intensity_kwh_per_pkm": (
+                float(row["inputs_intensity"]) if row["inputs_intensity"] is not None else None
             ),
             **{name: float(row["inputs"][name]) if name in row["inputs"] else None for name in INPUT_COLUMNS},
             "source": row["source"],
             "note": row["note"],
         })
     table = pd.DataFrame.from_records(records, columns=list(COLUMNS))
-    numeric = ["factor_kgco2e_per_pkm", "unrounded_kgco2e_per_pkm", "energy_intensity_kwh_per_pkm", *INPUT_COLUMNS]
+    numeric = ["factor_kgco2e_per_pkm", "derived_kgco2e_per_pkm", "unrounded_kgco2e_per_pkm",
+               "inputs_intensity_kwh_per_pkm", *INPUT_COLUMNS]
     return table.astype(
         {**{c: "float64" for c in numeric}, "published_kgco2e_per_pkm": "Float64", "is_proxy": "bool",
          "factor_set_year": "int64"}

@@ -18,6 +18,7 @@ import tempfile
 import unicodedata
 import warnings
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,7 @@ from helpers.schemas import (ATTITUDES, LEGS, MAX_DISTANCE_KM, PATTERNS, REJECTS
 FIRST_DATA_ROW = 2  # rows are reported as a spreadsheet shows them: the header is row 1
 ATTITUDE_FIELDS = ("alternative", "barrier", "incentive")
 MULTI_SELECT = ("barrier", "incentive")
+METRE_KM = Decimal("0.001")  # distances are kept to the metre (3 decimals of km)
 ENCODINGS = ("utf-8-sig", "cp950")  # the form's UTF-8 export; Excel re-saves in Taiwan give Big5/cp950
 
 
@@ -230,12 +232,32 @@ def extract(text: pd.Series, pattern: str) -> pd.DataFrame:
     return out
 
 
-def parse_number(values: pd.Series, unit: re.Pattern) -> pd.Series:
-    """Numbers typed by people: '5', '５', '5 km', '5公里', '5,5' (decimal comma) -> float; NaN if not a number."""
+def _number_text(values: pd.Series, unit: re.Pattern) -> pd.Series:
+    """Typed numbers as plain decimal text: NFKC, unit removed, '5,5' -> '5.5', '1,234' -> '1234'."""
     text = clean_text(values).str.replace(unit, "", regex=True)
     text = text.str.replace(r"^(\d+),(\d{1,2})$", r"\1.\2", regex=True)  # 5,5 -> 5.5 (not 1,234)
-    text = text.str.replace(r"^(\d{1,3}),(\d{3})$", r"\1\2", regex=True)
-    return pd.to_numeric(text, errors="coerce")
+    return text.str.replace(r"^(\d{1,3}),(\d{3})$", r"\1\2", regex=True)
+
+
+def parse_number(values: pd.Series, unit: re.Pattern) -> pd.Series:
+    """Numbers typed by people: '5', '５', '5 km', '5公里', '5,5' (decimal comma) -> float; NaN if not a number."""
+    return pd.to_numeric(_number_text(values, unit), errors="coerce")
+
+
+def parse_distance_km(values: pd.Series) -> pd.Series:
+    """Typed one-way distances -> km to the metre: the typed decimal rounded half-up to 3 decimals, exactly.
+
+    '10.0005' -> 10.001, '0.6' -> 0.6. Each value is the double nearest to a whole number of metres, so that
+    `emissions.metres` recovers the metres exactly and sums of legs are exact (0.6 + 8.2 + 1.2 = 10.000 km).
+    NaN if not a finite number.
+    """
+    text = _number_text(values, _KM_UNITS)
+    number = pd.to_numeric(text, errors="coerce")
+    ok = np.isfinite(number.to_numpy(dtype="float64", na_value=np.nan))
+    codes, uniques = pd.factorize(text.where(ok))  # distinct typed values are few: each is converted once
+    exact = np.array([float(Decimal(u).quantize(METRE_KM, ROUND_HALF_UP)) for u in uniques], dtype="float64")
+    out = np.where(codes >= 0, exact[np.maximum(codes, 0)] if len(exact) else np.nan, np.nan)
+    return pd.Series(out, index=values.index, dtype="float64", name=values.name)
 
 
 def parse_timestamp(values: pd.Series) -> pd.Series:
@@ -252,18 +274,25 @@ def parse_timestamp(values: pd.Series) -> pd.Series:
 
 
 def split_multi(values: pd.Series, labels: dict[str, str], sep: str) -> pd.DataFrame:
-    """Multi-select cells -> long (idx, code, free_text): known labels become codes, the rest is free text."""
-    text = clean_text(values).dropna()
-    if text.empty:
+    """Multi-select cells -> long (idx, code, free_text): known labels become codes, the rest is free text.
+
+    Cells are split on the form's separator exactly as the export writes it (Google Forms: ", "), before any
+    normalisation: a respondent's own full-width "，" (which NFKC would turn into ",") never splits their text.
+    Labels are matched after NFKC; the free text is kept as typed (trimmed), its pieces re-joined with `sep`.
+    """
+    raw = values.astype("string").dropna()
+    if not sep:
+        raise ValueError("multi_select_separator is empty; set it to the form's separator (Google Forms: ', ')")
+    tokens = raw.str.split(sep, regex=False).explode().str.strip()
+    tokens = tokens[tokens.notna() & (tokens != "")]
+    if tokens.empty:
         return pd.DataFrame({"idx": pd.Series(dtype="int64"), "code": pd.Series(dtype="string"),
                              "free_text": pd.Series(dtype="string")})
     norm_labels = {_norm_header(k): v for k, v in labels.items()}
-    tokens = text.str.split(sep.strip() if sep.strip() else sep, regex=False).explode().str.strip()
-    tokens = tokens[tokens.notna() & (tokens != "")]
-    codes = tokens.map(norm_labels)
+    codes = clean_text(tokens).map(norm_labels)
     known = pd.DataFrame({"idx": tokens.index[codes.notna()], "code": codes[codes.notna()].to_numpy(),
                           "free_text": pd.NA})
-    free = tokens[codes.isna()].groupby(level=0).agg(", ".join)
+    free = tokens[codes.isna()].groupby(level=0).agg(sep.join)
     other = pd.DataFrame({"idx": free.index, "code": pd.NA, "free_text": free.to_numpy()})
     out = pd.concat([known, other], ignore_index=True)
     return out.astype({"idx": "int64", "code": "string", "free_text": "string"})
@@ -303,7 +332,7 @@ def parse_commutes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str], fi
     long["days_raw"] = clean_text(long["days_text"])
     modes_map = {_norm_header(k): v for k, v in mapping["answers"]["mode"].items()}
     long["mode_id"] = long["mode_text"].map(modes_map).astype("string")
-    long["distance_km"] = parse_number(long["km_raw"], _KM_UNITS)
+    long["distance_km"] = parse_distance_km(long["km_raw"])
     row_of = survey["_row"]
     has_leg = long["mode_text"].notna() | long["km_raw"].notna()
     legs = long[has_leg].copy()

@@ -132,7 +132,9 @@ LEGS = Schema(
         Column("pattern_no", "int64", expect=f"1..{MAX_PATTERNS}", check=_between(1, MAX_PATTERNS)),
         Column("leg_no", "int64", expect=f"1..{MAX_LEGS}", check=_between(1, MAX_LEGS)),
         Column("mode_id", "string"),
-        Column("distance_km", "float64", expect=f"0 < km <= {MAX_DISTANCE_KM:g}", check=_between(0, MAX_DISTANCE_KM, True), unit="km one-way"),
+        Column("distance_km", "float64", expect=f"0 < km <= {MAX_DISTANCE_KM:g}, to the metre (3 decimals)",
+               check=lambda s: _between(0, MAX_DISTANCE_KM, True)(s) & ((s * 1000 - (s * 1000).round()).abs() < 1e-6),
+               unit="km one-way"),
     ),
     key=("respondent_id", "pattern_no", "leg_no"),
 )

@@ -165,6 +165,18 @@ def write_summary(year: int, raw_dir: Path, processed_dir: Path, out_dir: Path, 
     return path
 
 
+def resolve_base_year(year: int, base_year: int | None) -> int:
+    """The comparison year of a report: base_year, or the year before `year` when it is 0 or None.
+
+    Refuses to compare a year with itself (a table of zeros that looks like "no change").
+    """
+    resolved = int(year) - 1 if not base_year else int(base_year)
+    if resolved == int(year):
+        raise ValueError(f"base_year {base_year} is the report's own year {year}: a year cannot be compared with "
+                         f"itself; set base_year to an earlier year (e.g. {int(year) - 1}), or 0 for the year before")
+    return resolved
+
+
 def base_results(processed_dir: Path, base_year: int | None, main_mode_rule: str = "longest") -> YearResults | None:
     """The comparison year's results, or None when that year has not been processed."""
     if not base_year or not (Path(processed_dir) / str(base_year) / "respondents.parquet").exists():

@@ -118,27 +118,50 @@ ROUTE_LABELS = {
     "C": "C 新進同仁（或首年調查），全部填答 New / first year",
     "D": "D 不同意，刪除資料 Declined, deleted",
 }
-WALK_RULE_TEXT = {
-    "all_walks": "本年問卷記錄所有步行段（含 500 公尺以下）。",
-    "walks_from_500m": "本年問卷未要求填寫 500 公尺以下的步行段。",
+WALK_RULE_TEXT = {  # {year}: the survey year whose form had the rule (data/reference/survey/<year>.yaml walk_rule)
+    "all_walks": "{year} 年問卷記錄所有步行段（含 500 公尺以下）。",
+    "walks_from_500m": "{year} 年問卷未要求填寫 500 公尺以下的步行段。",
 }
 
 
-def walk_rule_note(rule: str, base_rule: str | None) -> str | None:
-    """A caveat when two years' questionnaires recorded short walks differently (None if they agree)."""
-    if base_rule is None or rule == base_rule:
+def walk_rule_text(rule: str, year: int) -> str:
+    """What a year's form asked about short walks, naming the year ('2025 年問卷記錄所有步行段…')."""
+    return WALK_RULE_TEXT[rule].format(year=int(year)) if rule in WALK_RULE_TEXT else f"{int(year)} 年：{rule}"
+
+
+def walk_rule_note(rule: str, base_rule: str | None, year: int, base_year: int | None) -> str | None:
+    """A caveat when two years' questionnaires recorded short walks differently, naming both years (None if alike)."""
+    if base_rule is None or base_year is None or rule == base_rule:
         return None
     return ("**注意（walking rule differs）：** 兩年度問卷對步行段的記錄規則不同 — "
-            f"{WALK_RULE_TEXT.get(base_rule, base_rule)} {WALK_RULE_TEXT.get(rule, rule)} "
+            f"{walk_rule_text(base_rule, base_year).rstrip('。')}；{walk_rule_text(rule, year)} "
             "因此「運具次數」（leg counts）中的步行與非機動運具段數差異部分來自問卷設計，並非行為改變；"
             "「旅次主運具」與排放量幾乎不受影響（短程步行的排放係數為 0）。")
 
 FACTOR_METHOD_LABELS = {
     "fuel_per_vehicle_km": "燃料係數 ÷（車輛能效 × 乘載率）",
-    "energy_per_pkm": "用電量 ÷ 延人公里 × 電力係數",
+    "energy_per_pkm": "能源密集度（kWh／延人公里）× 電力係數",
     "fuel_per_pkm": "每延人公里耗油 × 燃料係數",
     "mixed_rail": "（用電 × 電力係數 ＋ 柴油 × 燃料係數）× 客運占比 ÷ 延人公里",
     "fixed": "研究推估值",
     "zero": "零排放",
     "proxy": "以相近運具代用",
 }
+
+
+def factor_derivation(table: pd.DataFrame, modes: set[str] | None = None) -> pd.DataFrame:
+    """The factor report: per mode the factor derived from the inputs, the study's printed one, the one used, why.
+
+    `table` is `factors.factor_table(year)`; `modes` limits the rows (e.g. the modes of this year's legs).
+    """
+    shown = table if modes is None else table[table["mode_id"].isin(modes)]
+    three = "{:.3f}".format
+    return pd.DataFrame({
+        "運具 Mode": shown["mode_id"].map(mode_label),
+        "由輸入值推導 Derived from inputs": shown["derived_kgco2e_per_pkm"].map(three),
+        "研究刊印 Printed": shown["published_kgco2e_per_pkm"].map(lambda v: "—" if pd.isna(v) else three(v)),
+        "採用 Used": shown["factor_kgco2e_per_pkm"].map(three),
+        "推導方式 Method": shown["method"].map(lambda m: FACTOR_METHOD_LABELS.get(m, m)),
+        "說明 Why": shown["why"],
+    })
+
