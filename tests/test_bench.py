@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -109,3 +113,24 @@ def test_year_results_are_reused_within_a_run(generated, tmp_path, monkeypatch):
     assert again.totals == first.totals
     monkeypatch.delenv(summary.RESULTS_CACHE_ENV)
     assert summary.year_results(folder / "processed", bench.YEAR).totals == first.totals
+
+
+def test_markdown_reports_the_full_annual_run():
+    row = {"n": 10**5, "notebooks": 7, "seconds": 30.5, "year_s": {"2024": 15.0, "2025": 15.5},
+           "peak_process_mb": 530.0, "peak_all_mb": 1400.0, "generate_s": 20.0, "survey_rows": 101_000}
+    text = bench.markdown({"date": "today", "machine": bench.machine(), "sizes": [], "full_runs": [row]})
+    assert "| 100,000 | 7 x 2 | 30.5 | 15.0 | 15.5 | 530 | 1,400 | <= 20 s (NOT met) |" in text
+    assert "| respondents |" not in text  # no scale sizes measured: no empty scale table
+
+
+def test_tree_memory_counts_the_children():
+    child = subprocess.Popen([sys.executable, "-c", "b = bytearray(300 * 2**20); import time; time.sleep(30)"])
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline and bench._tree_rss_mb(child.pid) < 250:
+            time.sleep(0.1)
+        assert bench._tree_rss_mb(child.pid) >= 250  # the child's 300 MiB buffer
+        assert bench._tree_rss_mb(os.getpid()) >= bench._tree_rss_mb(child.pid) + 50  # this process and its child
+    finally:
+        child.kill()
+        child.wait()

@@ -37,6 +37,9 @@ FLOOR_REPEATS = 5  # the floor is the median of this many empty-notebook runs (a
 RUN_REPEATS = 3  # the full annual run: median of this many runs (after one warm-up, as the floor)
 TARGET_RUN_RATIO = 1.5  # full annual run <= 1.5 x (notebooks x floor)
 TARGET_1M_SECONDS = 60.0
+FULL_RUN_SIZES = (100_000,)  # staff sizes of the full annual run (all notebooks, both years, HTML)
+TARGET_FULL_RUN_SECONDS = 20.0  # the product's goal for the full annual run of 10^5 staff
+RSS_SAMPLE_S = 0.2  # how often the process tree's memory is sampled during the full run
 TARGET_1M_PEAK_MB = 4096.0
 
 # Route shares of the measured year (the 2025 sample: 105 A / 8 B / 18 C / 4 D of 135).
@@ -473,6 +476,72 @@ def _notebook_durations(executed: Path) -> dict[str, dict[str, float]]:
     return out
 
 
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory of a process and all its descendants now, MiB (Linux /proc; 0 elsewhere)."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(stat[1]), []).append(int(entry.name))
+        rss[int(entry.name)] = int(stat[21])  # pages
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss.get(pid, 0)
+        todo += children.get(pid, [])
+    return total * resource.getpagesize() / 2**20
+
+
+def full_run(work: Path) -> dict:
+    """Time `helpers run --year 2024 2025` (all notebooks, HTML) on the raw files of `generate` in <work>/raw.
+
+    Wall seconds of the whole run; peak memory of its largest process (the runner or a notebook kernel,
+    ru_maxrss) and the peak of all its processes together (sampled every RSS_SAMPLE_S)."""
+    import threading
+
+    from helpers import report
+
+    peak = {"tree": 0.0}
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(RSS_SAMPLE_S):
+            peak["tree"] = max(peak["tree"], _tree_rss_mb(os.getpid()))
+
+    watcher = threading.Thread(target=sample, daemon=True)
+    watcher.start()
+    seconds = {}
+    started = time.perf_counter()
+    try:
+        with _bench_key():
+            for year in (PREV_YEAR, YEAR):
+                lap = time.perf_counter()
+                report.run_year(year, raw_dir=work / "raw", processed_dir=work / "processed", out=work / "reports")
+                seconds[year] = time.perf_counter() - lap
+    finally:
+        done.set()
+        watcher.join()
+    largest = max(_peak_rss_mb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    return {"seconds": time.perf_counter() - started, "year_s": seconds, "peak_process_mb": largest,
+            "peak_all_mb": max(peak["tree"], largest), "notebooks": len(report.discover())}
+
+
+def measure_full_run(n: int, work: Path) -> dict:
+    """Generate a staff of n (untimed) and time the full annual run on it, each in a fresh subprocess."""
+    try:
+        generated = _child("generate", n, work)
+        result = _child("full_run", n, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {"n": n, "generate_s": generated["seconds"], "survey_rows": generated[str(YEAR)]["survey_rows"],
+            **result}
+
+
 # ------------------------------------------------------------------------------------------------ report
 
 def machine() -> dict:
@@ -507,12 +576,15 @@ def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, {m['os']}; Python {m['python']}, "
              f"pandas {m['pandas']}, numpy {m['numpy']}, pyarrow {m['pyarrow']}, xlsx reader {m['xlsx_reader']} "
-             f"(python-calamine {m['python-calamine']}, openpyxl {m['openpyxl']}). Run {results['date']}.", "",
-             "Scale: the 2025 stages on a synthetic staff (each size in a fresh process; the previous year's "
+             f"(python-calamine {m['python-calamine']}, openpyxl {m['openpyxl']}). Run {results['date']}"
+             + (f", load average {results['load_average']:.1f} at the start (2 cores busy elsewhere slow every figure)."
+                if results.get("load_average") is not None else ".")]
+    scale = ["", "Scale: the 2025 stages on a synthetic staff (each size in a fresh process; the previous year's "
              "ingestion, needed by route A, and the file generation are not timed).", "",
              "| respondents | survey rows | legs | ingest s | load s | emissions s | mode shares s | attitudes s "
              "| total s | s per 10^5 | peak MiB |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += scale if results["sizes"] else []
     for r in results["sizes"]:
         s = r["seconds"]
         lines.append(f"| {r['n']:,} | {r['raw_rows']:,} | {r['legs']:,} | {s['ingest']:.2f} | {s['load']:.2f} "
@@ -526,7 +598,20 @@ def markdown(results: dict) -> str:
                       f"{'met' if big['peak_rss_mb'] <= TARGET_1M_PEAK_MB else 'NOT met'})."]
     gen = [f"{r['n']:,}: {r['prepare']['generate_s']:.1f} s generating, "
            f"{r['prepare']['previous_year_ingest_s']:.1f} s ingesting {PREV_YEAR}" for r in results["sizes"]]
-    lines += ["", "Not timed (per size): " + "; ".join(gen) + "."]
+    lines += ["", "Not timed (per size): " + "; ".join(gen) + "."] if gen else []
+    full = results.get("full_runs") or []
+    if full:
+        lines += ["", "Full annual run: `helpers run --year 2024 2025` (all notebooks of both years, HTML rendered) on a "
+                      "generated staff, in a fresh process (generation not timed); peak memory of its largest process "
+                      "(runner or notebook kernel) and of all its processes together (sampled).", "",
+                  "| staff | notebooks x years | wall s | 2024 s | 2025 s | peak MiB (largest process) "
+                  "| peak MiB (all processes) | goal |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in full:
+            goal = (f"<= {TARGET_FULL_RUN_SECONDS:.0f} s ({'met' if r['seconds'] <= TARGET_FULL_RUN_SECONDS else 'NOT met'})"
+                    if r["n"] == 10**5 else "")
+            lines.append(f"| {r['n']:,} | {r['notebooks']} x 2 | {r['seconds']:.1f} | {r['year_s'][str(PREV_YEAR)]:.1f} "
+                         f"| {r['year_s'][str(YEAR)]:.1f} | {r['peak_process_mb']:,.0f} | {r['peak_all_mb']:,.0f} "
+                         f"| {goal} |")
     run = results.get("annual_run")
     if run:
         lines += ["", "Annual run: `report.run_year(2025)` on the bundled sample (2024 already processed), "
@@ -549,7 +634,8 @@ def main(args) -> int:
     sizes = [int(float(s)) for s in str(args.sizes).replace(",", " ").split()]
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "sizes": []}
+    results: dict = {"date": time.strftime("%Y-%m-%d %H:%M"), "machine": machine(), "sizes": [],
+                     "load_average": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="workbench-bench-") as tmp:
         for n in sizes:
@@ -558,6 +644,14 @@ def main(args) -> int:
             results["sizes"].append(r)
             print(f"bench: {n:,} respondents: {r['total_s']:.2f} s, peak {r['peak_rss_mb']:,.0f} MiB",
                   file=sys.stderr, flush=True)
+        full_sizes = [int(float(v)) for v in str(getattr(args, "full_run_sizes", "") or "").replace(",", " ").split()]
+        results["full_runs"] = []
+        for n in full_sizes:
+            print(f"bench: full annual run on {n:,} staff ...", file=sys.stderr, flush=True)
+            r = measure_full_run(n, Path(tmp) / f"full{n}")
+            results["full_runs"].append(r)
+            print(f"bench: full annual run on {n:,} staff: {r['seconds']:.1f} s, peak {r['peak_process_mb']:,.0f} MiB "
+                  f"(largest process), {r['peak_all_mb']:,.0f} MiB (all)", file=sys.stderr, flush=True)
         if getattr(args, "full_run", True):
             print("bench: floor and annual run ...", file=sys.stderr, flush=True)
             results["floor"] = measure_floor(Path(tmp))
@@ -575,7 +669,15 @@ def main(args) -> int:
     return 0
 
 
-if __name__ == "__main__":  # the per-size subprocesses: python -m helpers.bench prepare|measure N WORK
+def _generate_step(n: int, work: Path) -> dict:
+    started = time.perf_counter()
+    info = generate(n, work / "raw")
+    return {**info, "seconds": time.perf_counter() - started}
+
+
+STEPS = {"prepare": prepare, "measure": lambda n, work: measure(work), "generate": _generate_step,
+         "full_run": lambda n, work: full_run(work)}
+
+if __name__ == "__main__":  # the subprocesses: python -m helpers.bench prepare|measure|generate|full_run N WORK
     _step, _n, _work = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
-    _result = prepare(_n, _work) if _step == "prepare" else measure(_work)
-    print(json.dumps(_result, default=str))
+    print(json.dumps(STEPS[_step](_n, _work), default=str))

@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = sub.add_parser("bench", help="scale benchmark (make bench)")
     bench.add_argument("--sizes", default="1000,10000,100000,1000000")
+    bench.add_argument("--full-run-sizes", default="100000",
+                       help="staff sizes of the full annual run (all notebooks, both years, HTML); '' for none")
     bench.add_argument("--out", type=Path, default=config.REPORTS / "bench")
     return parser
 
