@@ -50,53 +50,15 @@ METHODS = ("station_table", "distance_table", "taxi_tariff", "fare_estimate", "g
 QUALITY_LEVELS = ("high", "medium", "low", "lowest")
 METHOD_QUALITY = {"station_table": "high", "distance_table": "high", "taxi_tariff": "medium",
                   "fare_estimate": "low", "great_circle": "low", "spend_based": "lowest"}
-# Display labels: code -> (zh-TW, English)
-METHOD_LABELS = {
-    "station_table": ("站間距離表", "Station-distance table"),
-    "distance_table": ("標準距離表", "Standard distance table"),
-    "taxi_tariff": ("計程車費率反推", "Taxi fare through the tariff"),
-    "fare_estimate": ("票價級距推估", "Fare-band estimate"),
-    "great_circle": ("大圓距離×繞行係數", "Great-circle distance x detour factor"),
-    "spend_based": ("金額推估", "Spend-based (amount / average fare per km)"),
-}
-QUALITY_LABELS = {"high": ("高", "High"), "medium": ("中", "Medium"), "low": ("低（估計）", "Low (estimate)"),
-                  "lowest": ("最低（金額推估）", "Lowest (spend-based)")}
-FAMILY_LABELS = {"taxi": ("計程車", "Taxi"), "mrt": ("捷運", "MRT"), "bus": ("公車", "Bus")}
-DIRECTION_LABELS = {"outbound": ("去程", "Outbound"), "return": ("回程", "Return")}
-TRIP_TYPE_LABELS = {"single": ("單程", "Single"), "return": ("來回", "Return")}
+# Display labels: code -> (zh-TW, English), one family each in data/reference/labels.yaml.
+METHOD_LABELS = reference.label_pairs("distance_method")
+QUALITY_LABELS = reference.label_pairs("distance_quality")
+FAMILY_LABELS = reference.label_pairs("claim_family")
+DIRECTION_LABELS = reference.label_pairs("direction")
+TRIP_TYPE_LABELS = reference.label_pairs("trip_type")
 # Flags: each asks for a look; a claim with any flag or a low/lowest quality ride needs review.
-FLAG_LABELS = {
-    "taxi_off_grid": ("計程車金額不在費率級距上", "Taxi fare not on the tariff grid"),
-    "taxi_below_flagfall": ("計程車金額低於起跳價", "Taxi fare below the flag-fall (flag-fall km used)"),
-    "time_missing": ("未填時間，以日間費率計", "No time: day tariff assumed"),
-    "amount_split": ("多運具合併申報，金額依標準票價拆分", "Multi-mode claim: amount split by standard fares"),
-    "amount_too_small": ("拆分後金額不足", "Amount too small for the split"),
-    "station_pair_unknown": ("站名組合不在站間距離表", "Station pair not in the table"),
-    "station_fare_mismatch": ("金額與站間票價不符", "Amount differs from the stations' fare"),
-    "max_fare_band": ("最高票價級距（距離無上限）", "Top fare band (open-ended)"),
-    "fare_off_grid": ("票價不在票價規則上，改以金額推估", "Fare not on the fare rule: spend-based"),
-    "great_circle": ("距離表無此站對，以大圓距離估計", "Pair not in the table: great-circle estimate"),
-    "possible_duplicate": ("疑似重複申報", "Possible duplicate claim"),
-}
-REASON_LABELS = {
-    "missing_value": ("必填欄位空白", "Required value empty"),
-    "missing_amount": ("金額空白", "Amount empty"),
-    "bad_amount": ("金額不是數字", "Amount not a number"),
-    "non_positive_amount": ("金額為零或負數", "Amount zero or negative"),
-    "bad_date": ("日期無法辨識", "Unparseable date"),
-    "date_outside_year": ("日期不在盤查年度", "Date outside the inventory year"),
-    "bad_time": ("時間無法辨識", "Unparseable time"),
-    "unknown_trip_type": ("單程/來回無法辨識", "Unknown single/return"),
-    "unknown_mode": ("交通工具無法辨識", "Unknown mode"),
-    "same_family_modes": ("同類運具重複", "Two modes of one kind in a claim"),
-    "out_of_boundary": ("機關車輛，非類別6", "Agency-owned vehicle: not category 6"),
-    "duplicate_claim_no": ("單據編號重複", "Duplicate claim number"),
-    "no_tariff": ("該日期無適用計程車費率", "No taxi tariff for the date"),
-    "unknown_direction": ("去程/回程無法辨識", "Unknown direction"),
-    "bad_leg_no": ("段次無法辨識", "Unparseable leg number"),
-    "duplicate_leg": ("同一出差單同方向段次重複", "Duplicate leg"),
-    "unknown_station": ("站名無距離亦無座標", "Station in neither table"),
-}
+FLAG_LABELS = reference.label_pairs("flag")
+REASON_LABELS = reference.label_pairs("reject_reason")
 
 
 def zh(labels: dict[str, tuple[str, str]]) -> dict[str, str]:
@@ -573,6 +535,7 @@ class _Rejects:
 
     def add(self, rows: pd.Series, column: str | None, values: pd.Series | None, code: str, expected: str) -> None:
         """Record the rows (data row numbers) with their offending values and the expectation."""
+        reference.require_label("reject_reason", code)
         if len(rows) == 0:
             return
         rows = rows.astype("int64").reset_index(drop=True)

@@ -47,6 +47,7 @@ class Rejects:
     frames: list[pd.DataFrame]
 
     def add(self, file: str, rows: pd.Series, column: str | pd.Series | None, values, code: str, reason) -> None:
+        reference.require_label("reject_reason", code)
         if len(rows) == 0:
             return
         self.frames.append(pd.DataFrame({

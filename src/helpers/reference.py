@@ -86,3 +86,15 @@ def labels(family: str, lang: str = "zh", path: Path | None = None) -> dict[str,
     if family not in families:
         raise KeyError(f"{file}: no label family '{family}'; families: {sorted(families)}")
     return {str(code): str(entry.get(lang) or entry["zh"]) for code, entry in families[family].items()}
+
+
+def label_pairs(family: str, path: Path | None = None) -> dict[str, tuple[str, str]]:
+    """code -> (zh-TW label, English gloss) of one code family of data/reference/labels.yaml."""
+    zh, en = labels(family, "zh", path), labels(family, "en", path)
+    return {code: (zh[code], en[code]) for code in zh}
+
+
+def require_label(family: str, code: str) -> None:
+    """Raise if a code has no label in its family: every code a reader may see must be named in zh-TW."""
+    if code not in labels(family):
+        raise KeyError(f"code {code!r} has no label in {config.REFERENCE / LABELS_FILE} (family {family}); add it there")

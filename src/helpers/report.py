@@ -40,6 +40,25 @@ SUMMARY_MODULE = "helpers.summary"  # its build_summary(year, raw_dir=, processe
 FONT_STACK = ('"Noto Sans CJK TC", "Noto Sans TC", "Source Han Sans TW", "PingFang TC", '
               '"Microsoft JhengHei", sans-serif')
 
+# Printing (reviewers print): A4, each section (h2) on a new page except the first, charts and table rows never
+# split, table headers repeated, link targets written after the link text.
+PRINT_CSS = """
+@page { size: A4; margin: 14mm 12mm 16mm; }
+@media print {
+  body { font-size: 10pt; line-height: 1.45; }
+  main, .jp-Notebook { max-width: none; padding: 0; margin: 0; }
+  .jp-Cell:has(h2) ~ .jp-Cell h2 { break-before: page; }
+  h1, h2, h3, caption { break-after: avoid; }
+  img, svg, figure, .jp-RenderedImage { break-inside: avoid; max-width: 100% !important; height: auto; }
+  table { font-size: 8.5pt; }
+  tr, li { break-inside: avoid; }
+  thead { display: table-header-group; }
+  .jp-OutputArea-output { overflow: visible; }
+  a[href]:not([href^="#"])::after { content: " <" attr(href) ">"; font-size: 85%; color: #555; word-break: break-all; }
+  .anchor-link { display: none; }
+}
+"""
+
 HOUSE_CSS = f"""
 :root {{
   --jp-content-font-family: {FONT_STACK};
@@ -51,7 +70,8 @@ main {{ max-width: 1100px; margin: 0 auto; padding: 1.5rem 1.25rem 3rem; }}
 h1, h2, h3 {{ color: #123; }}
 a {{ color: var(--house-accent); }}
 table {{ border-collapse: collapse; }}
-"""
+.jp-OutputArea-output {{ overflow-x: auto; }}  /* a table wider than the page scrolls instead of squeezing */
+{PRINT_CSS}"""
 
 INDEX_CSS = HOUSE_CSS + """
 .subtitle { color: #666; font-size: 0.95em; margin-top: -0.6em; }

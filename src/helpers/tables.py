@@ -112,12 +112,7 @@ def mode_label(mode_id: str) -> str:
 group_label = reference.group_label
 
 
-ROUTE_LABELS = {
-    "A": "A 沿用去年資料，通勤未改變 Reuse, unchanged",
-    "B": "B 沿用但通勤已改變，重新填寫 Reuse, changed",
-    "C": "C 新進同仁（或首年調查），全部填答 New / first year",
-    "D": "D 不同意，刪除資料 Declined, deleted",
-}
+ROUTE_LABELS = {code: f"{zh} {en}" for code, (zh, en) in reference.label_pairs("route").items()}
 WALK_RULE_TEXT = {  # {year}: the survey year whose form had the rule (data/reference/survey/<year>.yaml walk_rule)
     "all_walks": "{year} 年問卷記錄所有步行段（含 500 公尺以下）。",
     "walks_from_500m": "{year} 年問卷未要求填寫 500 公尺以下的步行段。",
@@ -138,15 +133,7 @@ def walk_rule_note(rule: str, base_rule: str | None, year: int, base_year: int |
             "因此「運具次數」（leg counts）中的步行與非機動運具段數差異部分來自問卷設計，並非行為改變；"
             "「旅次主運具」與排放量幾乎不受影響（短程步行的排放係數為 0）。")
 
-FACTOR_METHOD_LABELS = {
-    "fuel_per_vehicle_km": "燃料係數 ÷（車輛能效 × 乘載率）",
-    "energy_per_pkm": "能源密集度（kWh／延人公里）× 電力係數",
-    "fuel_per_pkm": "每延人公里耗油 × 燃料係數",
-    "mixed_rail": "（用電 × 電力係數 ＋ 柴油 × 燃料係數）× 客運占比 ÷ 延人公里",
-    "fixed": "研究推估值",
-    "zero": "零排放",
-    "proxy": "以相近運具代用",
-}
+FACTOR_METHOD_LABELS = reference.labels("factor_method")
 
 
 def factor_derivation(table: pd.DataFrame, modes: set[str] | None = None) -> pd.DataFrame:
