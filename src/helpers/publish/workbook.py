@@ -92,14 +92,8 @@ def _factor_columns(mode_id: str, table: pd.DataFrame, info: dict) -> dict:
     """Factor source, version, grade and GWP basis of a mode of the factor set."""
     row = table.loc[mode_id]
     method = str(row["method"])
-    source = f"{info['set_year']} 年版排放係數組：{tables.FACTOR_METHOD_LABELS.get(method, method)}"
-    if not math.isnan(row["grid_factor_kgco2e_per_kwh"]):
-        source += f"（電力排碳係數 {row['grid_factor_kgco2e_per_kwh']:g} kgCO2e/kWh）"
-    if method == "proxy":
-        source += f"，以{tables.mode_label(str(row['proxy_of']))}之係數代用"
-    if pd.notna(row["published_kgco2e_per_pkm"]):
-        source += "；與研究報告公告值相符"
-    grade = FACTOR_GRADE_OF_METHOD.get(method, "derived")
+    source = f"{info['set_year']} 年版排放係數組：{tables.FACTOR_METHOD_LABELS.get(method, method)}；{row['why']}"
+    grade = "published" if row["value"] == "printed" else FACTOR_GRADE_OF_METHOD.get(method, "derived")
     return {"factor_source": source, "factor_version": f"{info['set_year']} 年版（版本 {info['version']}）",
             "factor_grade": reference.labels("factor_grade")[grade], "gwp_basis": info["gwp_basis"]}
 
