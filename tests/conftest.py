@@ -28,12 +28,9 @@ class PipelineRun:
     stderr: str
 
 
-@pytest.fixture(scope="session")
-def pipeline_run(tmp_path_factory) -> PipelineRun:
-    """Run `python -m helpers run --year 2024 2025` on a temporary copy of the sample, once per session."""
-    base = tmp_path_factory.mktemp("pipeline")
-    raw, processed, out = base / "raw" / "sample", base / "processed", base / "reports"
-    shutil.copytree(ROOT / "data" / "raw" / "sample", raw)
+def _run_pipeline(raw: Path, base: Path) -> PipelineRun:
+    """`python -m helpers run --year 2024 2025` on the raw folder `raw`, processed data and reports under `base`."""
+    processed, out = base / "processed", base / "reports"
     env = dict(os.environ)
     env["WORKBENCH_PSEUDONYM_KEY"] = PIPELINE_KEY
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH", "")]))
@@ -47,3 +44,23 @@ def pipeline_run(tmp_path_factory) -> PipelineRun:
     if done.returncode != 0:
         pytest.fail(f"`python -m helpers run` failed ({done.returncode}):\n{done.stderr[-6000:]}", pytrace=False)
     return PipelineRun(raw, processed, out, PIPELINE_KEY, done.stdout, done.stderr)
+
+
+@pytest.fixture(scope="session")
+def pipeline_run(tmp_path_factory) -> PipelineRun:
+    """Run `python -m helpers run --year 2024 2025` on a temporary copy of the sample, once per session."""
+    base = tmp_path_factory.mktemp("pipeline")
+    raw = base / "raw" / "sample"
+    shutil.copytree(ROOT / "data" / "raw" / "sample", raw)
+    return _run_pipeline(raw, base)
+
+
+@pytest.fixture(scope="session")
+def hostile_run(tmp_path_factory) -> PipelineRun:
+    """The whole pipeline, once per session, on a copy of the sample with markup, formulas and personal data
+    typed into every free-text field (tests/hostile.py)."""
+    from hostile import make_hostile_raw
+
+    base = tmp_path_factory.mktemp("hostile")
+    raw = make_hostile_raw(ROOT / "data" / "raw" / "sample", base / "raw" / "sample")
+    return _run_pipeline(raw, base)

@@ -76,7 +76,7 @@ COLUMN_LABELS = {
     "mode_id": "運具代碼", "mode": "運具", "family": "類別", "method": "推估方法", "quality": "資料品質",
     "claims": "申報件數", "rides": "趟次", "distance_km": "距離（公里）", "emission_kgco2e": "排放量（kgCO2e）",
     "share": "排放占比", "claims_share": "件數占比", "month": "月份", "claim_id": "申報編號",
-    "source_row": "原始資料列", "applicant_id": "申請人代號（假名）", "date": "日期", "time": "時間",
+    "source_row": "原始資料列", "applicant": "申請人（本表編號）", "date": "日期", "time": "時間",
     "trip_type": "單程/來回", "modes": "交通工具", "amount_ntd": "金額（元）", "flags": "註記",
     "trip_no": "出差單號", "direction": "方向", "leg_no": "段次", "origin_station": "起站",
     "destination_station": "迄站", "applicants": "申請人數", "file": "檔案", "row": "列",
@@ -84,6 +84,8 @@ COLUMN_LABELS = {
     "factor_kgco2e_per_pkm": "係數（kgCO2e/人公里）", "taxi_claims": "計程車件數", "mrt_claims": "含捷運件數",
     "bus_claims": "含公車件數",
 }
+
+APPLICANT_PREFIX = "申請人"  # reports number applicants per table (申請人 1, 2, ...); pseudonyms stay in data/processed
 
 PILOT_YEAR = 2025
 SAMPLE_SEED = 20251030
@@ -1137,10 +1139,12 @@ def _codes_to_text(codes: pd.Series, labels: dict[str, str], sep_in: str, sep_ou
 
 
 def review_list(claims: pd.DataFrame) -> pd.DataFrame:
-    """Claims that needed an estimate or carry a flag: pseudonymous id, raw data row, amount, km, method, reasons."""
+    """Claims that needed an estimate or carry a flag: applicant by number in this list (申請人 1, 2, ..., never the
+    pseudonym), raw data row, amount, km, method, reasons."""
     out = claims[claims["needs_review"]].reset_index(drop=True)
     return pd.DataFrame({
-        "claim_id": out["claim_id"], "source_row": out["source_row"], "applicant_id": out["applicant_id"],
+        "claim_id": out["claim_id"], "source_row": out["source_row"],
+        "applicant": privacy.report_sequence(out["applicant_id"], APPLICANT_PREFIX),
         "date": out["date"].dt.strftime("%Y-%m-%d"), "trip_type": out["trip_type"].map(zh(TRIP_TYPE_LABELS)),
         "modes": _codes_to_text(out["modes"], reference.mode_names("zh"), "+", "、"),
         "amount_ntd": out["amount_ntd"], "distance_km": out["distance_km"], "emission_kgco2e": out["emission_kgco2e"],
@@ -1157,9 +1161,10 @@ def long_trip_names(reference_dir: Path | None = None) -> dict[str, str]:
 
 
 def long_trip_table(legs: pd.DataFrame, reference_dir: Path | None = None) -> pd.DataFrame:
-    """Long-trip legs for display: trip, pseudonymous applicant, direction, mode, stations, km, method, kgCO2e."""
+    """Long-trip legs for display: trip, applicant by number in this table (申請人 1, 2, ...), direction, mode,
+    stations, km, method, kgCO2e."""
     return pd.DataFrame({
-        "trip_no": legs["trip_no"], "applicant_id": legs["applicant_id"],
+        "trip_no": legs["trip_no"], "applicant": privacy.report_sequence(legs["applicant_id"], APPLICANT_PREFIX),
         "direction": legs["direction"].map(zh(DIRECTION_LABELS)), "leg_no": legs["leg_no"],
         "date": legs["date"].dt.strftime("%Y-%m-%d"), "mode": legs["mode_id"].map(long_trip_names(reference_dir)),
         "origin_station": legs["origin_station"], "destination_station": legs["destination_station"],
@@ -1222,7 +1227,7 @@ def pilot_comparison(summary: dict, year: int) -> pd.DataFrame | None:
 
 def write_review_csv(claims: pd.DataFrame, path: Path) -> Path:
     """Write the claims needing review (no applicant id; raw data row to find them) as UTF-8-BOM CSV for Excel."""
-    out = review_list(claims).drop(columns=["applicant_id"]).rename(columns=COLUMN_LABELS)
+    out = review_list(claims).drop(columns=["applicant"]).rename(columns=COLUMN_LABELS)
     atomic_write_bytes(Path(path), out.to_csv(index=False, lineterminator="\n").encode("utf-8-sig"))
     return Path(path)
 

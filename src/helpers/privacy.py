@@ -79,6 +79,26 @@ def pseudonymise(values: pd.Series, key: bytes | None = None) -> pd.Series:
     return canon.map(table, na_action="ignore").astype("string")
 
 
+def report_sequence(ids: pd.Series, prefix: str) -> pd.Series:
+    """Stand-ins for pseudonyms in a report table: '<prefix> 1', '<prefix> 2', ... in order of first appearance.
+
+    A report never shows a pseudonym: the same keyed pseudonym would link a person's rows across tables, reports
+    and years. The numbers are only meaningful within one table; NA stays NA.
+    """
+    codes, _ = pd.factorize(ids.astype("string"))
+    return pd.Series([f"{prefix} {c + 1}" if c >= 0 else pd.NA for c in codes], index=ids.index, dtype="string")
+
+
+PSEUDONYM_PATTERN = rf"[0-9a-f]{{{PSEUDONYM_HEX}}}"
+
+
+def hide_pseudonyms(values: pd.Series, prefix: str = "填答者") -> pd.Series:
+    """A report column with every pseudonym (16 hex digits) replaced by report_sequence(); other text unchanged."""
+    text = values.astype("string")
+    is_id = text.str.fullmatch(PSEUDONYM_PATTERN).fillna(False).astype(bool)
+    return text.mask(is_id, report_sequence(text.where(is_id), prefix))
+
+
 # ---------------------------------------------------------------- small-cell suppression
 SUPPRESSED_DERIVED = "—"  # a share, emission or other figure computed from a suppressed count
 

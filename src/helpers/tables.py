@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import math
+import re
 
 import pandas as pd
 from pandas.io.formats.style import Styler
@@ -43,7 +45,7 @@ class ReportTable(Styler):
     """A report table: shown as HTML, and carrying its caption and cells (TABLE_MIMETYPE) for the workbook."""
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        return {TABLE_MIMETYPE: table_payload(self.data, self.caption)}
+        return {TABLE_MIMETYPE: table_payload(self.data, getattr(self, "raw_caption", self.caption))}
 
 
 def _cell(value):
@@ -66,16 +68,31 @@ def table_payload(frame: pd.DataFrame, caption: str | None) -> dict:
 
 
 def show(frame: pd.DataFrame, caption: str | None = None) -> ReportTable:
-    """A display-ready HTML table without the index (strings are shown as given)."""
-    styler = ReportTable(frame).hide(axis="index")
+    """A display-ready HTML table without the index; every cell, header and the caption HTML-escaped.
+
+    The one table formatter of the reports: cells may hold text typed by respondents (department names,
+    free-text answers, reject values), so nothing in a table is ever markup.
+    """
+    styler = ReportTable(frame).hide(axis="index").format(escape="html").format_index(escape="html", axis=1)
     if caption:
-        styler = styler.set_caption(caption)
+        styler = styler.set_caption(html.escape(caption))
+        styler.raw_caption = caption  # the workbook gets the text, the page the escaped text
     return styler.set_table_styles([
         {"selector": "caption", "props": "caption-side: top; font-weight: bold; text-align: left; padding: 4px 0;"},
         {"selector": "th", "props": "text-align: center; background: #f0f3f7;"},
         {"selector": "td", "props": "text-align: right; padding: 2px 10px;"},
         {"selector": "td:first-child", "props": "text-align: left;"},
     ])
+
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:/])")
+
+
+def md(text) -> str:
+    """Text from an input file made inert inside Markdown: HTML-escaped, Markdown punctuation backslash-escaped,
+    line breaks as spaces (so '[x](javascript:...)', '<script>' or '# title' show as typed, never as markup)."""
+    flat = " ".join(str(text).split())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
 
 
 def share_comparison(current: pd.DataFrame, base: pd.DataFrame | None, year: int, base_year: int | None,
