@@ -45,8 +45,9 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 
 
 def staff_identifiers(raw: Path) -> tuple[list[str], list[str]]:
-    """(employee numbers, names) of the 2025 attendance file, to be typed into answers."""
-    sheet = pd.read_excel(raw / "2025" / "attendance.xlsx", dtype=str, engine="openpyxl")
+    """(employee numbers, names) of the 2025 personnel file (roster or attendance), to be typed into answers."""
+    book = next(raw / "2025" / name for name in ("roster.xlsx", "attendance.xlsx") if (raw / "2025" / name).exists())
+    sheet = pd.read_excel(book, dtype=str, engine="openpyxl")
     return sheet["員工編號"].tolist(), sheet["姓名"].tolist()
 
 
