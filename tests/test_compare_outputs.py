@@ -23,7 +23,7 @@ PAGE = """<html><head><title>{title}</title><style>.x {{color: red}}</style></he
 
 def write_tree(root: Path, *, when: str = "2026-11-23T01:00:00+00:00", uid: str = "ab12c", value: str = "187.49",
                km: float = 7.2, image: str = "iVBORw0KGgo", commit: str = "abc", summary_total: float = 44950.43,
-               address: str = "0x7f00aa", xlsx_sha: str = "aa", csv_sha: str = "bb") -> Path:
+               address: str = "0x7f00aa", xlsx_sha: str = "aa", csv_sha: str = "bb", module: str = "tables") -> Path:
     """A miniature output tree: parquet, summary/manifest json, rejects csv, HTML page, executed notebook."""
     (root / "processed" / "2025").mkdir(parents=True)
     (root / "reports" / "2025" / "executed").mkdir(parents=True)
@@ -40,7 +40,7 @@ def write_tree(root: Path, *, when: str = "2026-11-23T01:00:00+00:00", uid: str 
     (root / "reports" / "2025" / "02_emissions.html").write_text(
         PAGE.format(title="排放", when="", root=root, uid=uid, value=value, image=image), encoding="utf-8")
     nb = new_notebook(cells=[new_code_cell("from helpers import emissions", outputs=[
-        new_output("display_data", data={"text/plain": f"<pandas.io.formats.style.Styler at {address}>",
+        new_output("display_data", data={"text/plain": f"<helpers.{module}.ReportTable at {address}>",
                                          "text/html": f'<table id="T_{uid}"><tr><td>{value}</td></tr></table>'}),
         new_output("stream", name="stdout", text=f"run at {when}\n")])])
     nbformat.write(nb, root / "reports" / "2025" / "executed" / "02_emissions.ipynb")
@@ -54,10 +54,10 @@ def differences(tmp_path: Path, **changes) -> dict[str, list[str]]:
 
 
 def test_run_stamps_folders_and_styler_ids_are_not_differences(tmp_path):
-    # another folder, another time, another commit, another random table id and object address: the same results
+    # another folder, time, commit, random table id, object address and module of a class: the same results
     # (and the hash of a workbook, whose bytes hold the time it was written)
     assert differences(tmp_path, when="2026-11-24T09:30:00+00:00", uid="ff99e", commit="def",
-                       address="0x7fbb01", xlsx_sha="cc") == {}
+                       address="0x7fbb01", xlsx_sha="cc", module="publish.tables") == {}
 
 
 @pytest.mark.parametrize("change, where", [

@@ -18,7 +18,7 @@ Every file of both trees is compared by kind:
 - anything else: bytes.
 
 In all text, the tree's own absolute path becomes `<TREE>`, other temporary folders `<TMP>`, ISO
-timestamps `<TIME>` and object addresses (`<... at 0x7f...>`) `<ADDRESS>`, so that two runs into different folders at different times compare equal.
+timestamps `<TIME>`, and object reprs (`<helpers.x.Table at 0x7f...>`) keep only their class name, so that two runs into different folders at different times compare equal.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ IGNORED_KEYS = {"generated_at", "git", "when", "by"}  # run stamps: time, commit
 IGNORED_NAMES = {".lock"}  # suffixes of files that are bookkeeping, not results
 TMP_PATH = re.compile(r"(/tmp|/var/folders/[^\s\"'<>]*?)/[^\s\"'<>/]*(?:workbench|tmp|pytest)[^\s\"'<>/]*")
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?")
-ADDRESS = re.compile(r" at 0x[0-9a-f]+>")  # repr of an object, e.g. <pandas.io.formats.style.Styler at 0x7f...>
+# repr of an object, e.g. <helpers.publish.tables.ReportTable at 0x7f...>: its address and the module path of its
+# class (a refactor moves classes between modules) are not results
+ADDRESS = re.compile(r"<(?:[A-Za-z_][\w]*\.)*([A-Za-z_]\w*)(?: object)? at 0x[0-9a-f]+>")
 STYLER_ID = re.compile(r"T_[0-9a-f]{5}(?:_row\d+_col\d+|_level\d+_col\d+|_level\d+_row\d+)?")
 MAX_SHOWN = 5  # differences shown per file
 
@@ -53,7 +55,7 @@ class Tree:
         text = text.replace(str(self.root), "<TREE>")
         text = TMP_PATH.sub("<TMP>", text)
         text = ISO_TIME.sub("<TIME>", text)
-        text = ADDRESS.sub(" at 0x<ADDRESS>>", text)
+        text = ADDRESS.sub(r"<\1 at 0x<ADDRESS>>", text)
         return STYLER_ID.sub("T_<ID>", text)
 
     def files(self) -> dict[str, Path]:

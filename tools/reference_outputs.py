@@ -107,6 +107,7 @@ def corpus(out: Path) -> None:
                 outcome["error"] = f"{type(exc).__name__}: {exc}"
         outcome["warnings"] = [str(w.message) for w in caught]
         text = json.dumps(outcome, ensure_ascii=False, indent=2, default=str).replace(str(case.resolve()), "<CASE>")
+        text = text.replace(str(ROOT), "<CHECKOUT>")  # messages name the form mapping of the checkout
         (case / "outcome.json").write_text(text + "\n", encoding="utf-8")
         shutil.rmtree(raw)  # the inputs are the corpus files themselves
     print(f"corpus: {len(corpus_years())} cases", file=sys.stderr)
