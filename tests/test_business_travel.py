@@ -67,7 +67,7 @@ def run(tmp_path: Path, rows: list[dict], long_rows: list[dict] | None = None, *
 def test_day_fare_formula_matches_the_study():
     fares = pd.Series([85.0, 90.0, 185.0, 335.0])
     out = bt.taxi_km_from_fare(fares, False, DAY)
-    expected = (fares - 85) / 5 * 0.2 + 1.25  # shared/DOMAIN.md §6
+    expected = (fares - 85) / 5 * 0.2 + 1.25  # docs/METHOD.md §9
     assert np.allclose(out["km"], expected)
     assert np.allclose(out["km"], [1.25, 1.45, 5.25, 11.25])
     assert out["on_grid"].all() and not out["below_flagfall"].any()

@@ -140,3 +140,22 @@ def test_year_on_year_defaults_to_the_year_before_and_refuses_the_same_year(pipe
         papermill.execute_notebook(str(notebook), str(tmp_path / "05_same.ipynb"), kernel_name="python3",
                                    progress_bar=False, cwd=str(notebook.parent),
                                    parameters={"year": 2024, "base_year": 2024, **common})
+
+
+def test_every_report_page_links_the_method_page_of_its_folder(pipeline_run):
+    for year in (2024, 2025):
+        folder = pipeline_run.out_dir / str(year)
+        method = (folder / "METHOD.html").read_text(encoding="utf-8")
+        assert "分箱距離 binned distance" in method and "<table>" in method and "<h2" in method
+        for page in sorted(folder.glob("[0-9][0-9]_*.html")):
+            assert 'href="METHOD.html"' in page.read_text(encoding="utf-8"), page.name
+
+
+def test_factor_report_table_in_emissions_and_summary(pipeline_run):
+    for page in ("02_emissions.html", "07_summary.html"):
+        text = (pipeline_run.out_dir / "2025" / page).read_text(encoding="utf-8")
+        for header in ("由輸入值推導 Derived from inputs", "研究刊印 Printed", "採用 Used", "說明 Why"):
+            assert header in text, (page, header)
+        assert "0.068" in text, page  # the diesel city bus (used by the sample): printed 0.069, its inputs 0.068
+    emissions = (pipeline_run.out_dir / "2025" / "02_emissions.html").read_text(encoding="utf-8")
+    assert "0.0863" in emissions  # every mode in 02: Kaohsiung's printed 0.084 vs its inputs' 0.0863

@@ -66,3 +66,12 @@ def test_one_parameters_cell_of_typed_literals(path: Path):
         assert number in statement_lines, (
             f"{path.name}, parameters line {number}: {line.strip()!r} is not a parameter (no commented-out defaults)")
         assert number in commented, f"{path.name}, parameters line {number}: add a `# help` comment: {line.strip()!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_introduction_links_the_method_page(path: Path):
+    from helpers.publish.method import METHOD_LINK
+
+    intro = _read(path).cells[0]
+    assert intro.cell_type == "markdown" and intro.source.rstrip().endswith(METHOD_LINK), (
+        f"{path.name}: the first cell must end with the method link line {METHOD_LINK!r}")

@@ -78,3 +78,19 @@ def test_make_help_lists_every_documented_target():
         for target, comment in targets.items():
             assert re.search(rf"\b{re.escape(target)}\b.*{re.escape(comment.strip())}", listing), (
                 f"`{' '.join(argv)}` does not list target {target!r} with its comment")
+
+
+def test_the_product_documents_itself_and_never_points_to_shared():
+    """Users' clones have no ../shared: README and every tracked file point to docs/METHOD.md instead."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    pointing = [name for name in tracked if name.endswith((".py", ".md", ".yaml", ".yml", ".ipynb", ".toml", "Makefile"))
+                and name != "tests/test_packaging.py"  # this test names what it looks for
+                and re.search(r"shared/DOMAIN|\.\./shared|DOMAIN\.md", (ROOT / name).read_text(encoding="utf-8"))]
+    assert pointing == []
+    method = (ROOT / "docs" / "METHOD.md").read_text(encoding="utf-8")
+    for term in ("分箱距離 binned distance", "主要型態 main pattern", "主運具規則 main-mode rule", "tie priority",
+                 "electric-coach proxy", "walking rule", "每日排放 daily emission", "年排放 annual emission",
+                 "平均排放強度 mean intensity", "運具次數 leg-count share", "旅次主運具 trip main-mode share",
+                 "printed derivation", "0.084", "0.0863", "0.069", "0.068"):
+        assert term in method, term
+    assert "docs/METHOD.md" in (ROOT / "README.md").read_text(encoding="utf-8")

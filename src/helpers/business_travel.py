@@ -89,7 +89,7 @@ APPLICANT_PREFIX = "申請人"  # reports number applicants per table (申請人
 
 PILOT_YEAR = 2025
 SAMPLE_SEED = 20251030
-# The study's pilot, 2025-10-30..2025-12-31 (shared/DOMAIN.md §6; its conclusion chapter quotes 74.22 kgCO2e,
+# The study's pilot, 2025-10-30..2025-12-31 (docs/METHOD.md §9, §11; its conclusion chapter quotes 74.22 kgCO2e,
 # its results chapter 69.63): the sample reproduces these figures.
 PILOT_2025 = {"claims": 47, "taxi_claims": 42, "mrt_claims": 3, "bus_claims": 5, "total_kgco2e": 69.63}
 

@@ -35,7 +35,8 @@ PARAMETER_TAGS = {"parameters", "injected-parameters"}
 READ_FIRST_LABEL = "請先閱讀 Read first"
 # written into the staging folder after the notebooks succeeded, when the module and function exist
 SIDECARS = (("helpers.summary", "write_summary"), ("helpers.manifest", "write_manifest"),
-            ("helpers.publish.workbook", "write_workbook"))  # the workbook checks its totals against summary.json
+            ("helpers.publish.workbook", "write_workbook"),  # the workbook checks its totals against summary.json
+            ("helpers.publish.method", "write_method"))  # METHOD.html: docs/METHOD.md, linked from every report page
 SUMMARY_MODULE = "helpers.summary"  # its build_summary(year, raw_dir=, processed_dir=) backs `helpers summary`
 FONT_STACK = ('"Noto Sans CJK TC", "Noto Sans TC", "Source Han Sans TW", "PingFang TC", '
               '"Microsoft JhengHei", sans-serif')

@@ -2,7 +2,7 @@
 
 The population is built from the templates below (who commutes how), then a few named "tuning" people
 have their distances and attendance days adjusted so that the pipeline reproduces the published figures
-of the 2025 study (shared/DOMAIN.md §5). Names, employee numbers and e-mails are synthetic.
+of the 2025 study (docs/METHOD.md §11). Names, employee numbers and e-mails are synthetic.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from helpers.schemas import atomic_write_bytes
 
 SEED = 20250314
 
-# Published figures the sample must reproduce (DOMAIN.md §5), used as tuning targets only.
+# Published figures the sample must reproduce (docs/METHOD.md §11), used as tuning targets only.
 TARGETS = {
     2024: {"daily": 272.87, "annual": 56287.09, "intensity": 0.0840, "intensity_tol": 0.0004},
     2025: {"daily": 246.43, "annual": 44950.43, "intensity": 0.0833, "intensity_tol": 0.00004},
@@ -512,7 +512,7 @@ def attendance_frame(people: list[Person], year: int) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(mapping["employee_no"])
 
 
-# On the roster but outside the inventory boundary (DOMAIN.md §1): the head commutes in an agency-owned electric
+# On the roster but outside the inventory boundary (docs/METHOD.md §1): the head commutes in an agency-owned electric
 # car (scope 2), outsourced cleaning and security staff are not in-house staff.
 OUT_OF_SCOPE = [("T20001", "所長室", 236), ("T20002", "秘書室", 241), ("T20003", "秘書室", 238)]
 

@@ -153,14 +153,14 @@ def walk_rule_note(rule: str, base_rule: str | None, year: int, base_year: int |
 FACTOR_METHOD_LABELS = reference.labels("factor_method")
 
 
-def factor_derivation(table: pd.DataFrame, modes: set[str] | None = None) -> pd.DataFrame:
+def factor_report(table: pd.DataFrame, modes: set[str] | None = None, caption: str | None = None) -> ReportTable:
     """The factor report: per mode the factor derived from the inputs, the study's printed one, the one used, why.
 
     `table` is `factors.factor_table(year)`; `modes` limits the rows (e.g. the modes of this year's legs).
     """
     shown = table if modes is None else table[table["mode_id"].isin(modes)]
     three = "{:.3f}".format
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "運具 Mode": shown["mode_id"].map(mode_label),
         "由輸入值推導 Derived from inputs": shown["derived_kgco2e_per_pkm"].map(three),
         "研究刊印 Printed": shown["published_kgco2e_per_pkm"].map(lambda v: "—" if pd.isna(v) else three(v)),
@@ -168,4 +168,6 @@ def factor_derivation(table: pd.DataFrame, modes: set[str] | None = None) -> pd.
         "推導方式 Method": shown["method"].map(lambda m: FACTOR_METHOD_LABELS.get(m, m)),
         "說明 Why": shown["why"],
     })
-
+    left = [{"selector": f"td.col{frame.columns.get_loc(c)}", "props": "text-align: left;"}
+            for c in ("推導方式 Method", "說明 Why")]  # text columns read from the left
+    return show(frame, caption).set_table_styles(left, overwrite=False)
