@@ -75,3 +75,13 @@ def test_introduction_links_the_method_page(path: Path):
     intro = _read(path).cells[0]
     assert intro.cell_type == "markdown" and intro.source.rstrip().endswith(METHOD_LINK), (
         f"{path.name}: the first cell must end with the method link line {METHOD_LINK!r}")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_papermill_sees_every_parameter(path: Path):
+    """papermill's own parser (which the runner uses to pass parameters) must read every line: e.g. an '=' in a help
+    comment makes it skip the parameter, and the runner would then silently not pass it."""
+    import papermill
+
+    declared = {p.target.id for p in ast.parse(_parameters_cells(_read(path))[0].source).body}
+    assert set(papermill.inspect_notebook(str(path))) == declared
