@@ -252,13 +252,12 @@ def parse_distance_km(values: pd.Series) -> pd.Series:
     `emissions.metres` recovers the metres exactly and sums of legs are exact (0.6 + 8.2 + 1.2 = 10.000 km).
     NaN if not a finite number.
     """
-    text = _number_text(values, _KM_UNITS)
-    number = pd.to_numeric(text, errors="coerce")
-    ok = np.isfinite(number.to_numpy(dtype="float64", na_value=np.nan))
-    codes, uniques = pd.factorize(text.where(ok))  # distinct typed values are few: each is converted once
-    exact = np.array([float(Decimal(u).quantize(METRE_KM, ROUND_HALF_UP)) for u in uniques], dtype="float64")
-    out = np.where(codes >= 0, exact[np.maximum(codes, 0)] if len(exact) else np.nan, np.nan)
-    return pd.Series(out, index=values.index, dtype="float64", name=values.name)
+    codes, uniques = pd.factorize(_number_text(values, _KM_UNITS))  # distinct typed values are few
+    number = pd.to_numeric(pd.Series(uniques, dtype="string"), errors="coerce").to_numpy(dtype="float64",
+                                                                                        na_value=np.nan)
+    exact = np.array([float(Decimal(u).quantize(METRE_KM, ROUND_HALF_UP)) if np.isfinite(n) else np.nan
+                      for u, n in zip(uniques, number)] + [np.nan], dtype="float64")  # [-1]: blank
+    return pd.Series(exact[codes], index=values.index, dtype="float64", name=values.name)
 
 
 def parse_timestamp(values: pd.Series) -> pd.Series:
