@@ -155,7 +155,18 @@ def _files(folder: Path) -> dict[str, str]:
 
 
 def _purge(data: Path, year: str, *extra: str) -> int:
-    return cli.main(["purge", "--dataset", "sample", "--year", year, "--data-dir", str(data), *extra])
+    """`python -m helpers purge` on `data`; `--today D` here sets the date the purge sees (not a CLI option)."""
+    args, today = list(extra), dt.date.today()
+    if "--today" in args:
+        at = args.index("--today")
+        today = dt.date.fromisoformat(args[at + 1])
+        del args[at:at + 2]
+    original = privacy.current_date
+    privacy.current_date = lambda: today
+    try:
+        return cli.main(["purge", "--dataset", "sample", "--year", year, "--data-dir", str(data), *args])
+    finally:
+        privacy.current_date = original
 
 
 def test_purge_dry_run_deletes_nothing(data_copy: Path, capsys):
@@ -238,6 +249,14 @@ def test_purge_uses_the_data_folders_retention_file(data_copy: Path):
 
 
 def test_purge_unknown_dataset(data_copy: Path, capsys):
-    assert cli.main(["purge", "--dataset", "nosuch", "--year", "2024", "--data-dir", str(data_copy),
-                     "--today", "2026-11-22"]) == 2
+    assert cli.main(["purge", "--dataset", "nosuch", "--year", "2024", "--data-dir", str(data_copy)]) == 2
     assert "no retention terms for dataset 'nosuch'" in capsys.readouterr().err
+
+
+def test_purge_has_no_date_override(data_copy: Path, capsys):
+    """Before the retention date nobody can purge by claiming another date on the command line."""
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["purge", "--dataset", "sample", "--year", "2025", "--data-dir", str(data_copy),
+                  "--today", "2099-01-01"])
+    assert stop.value.code == 2 and "unrecognized arguments: --today" in capsys.readouterr().err
+    assert (data_copy / "raw" / "sample" / "2025").exists()

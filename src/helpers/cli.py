@@ -1,8 +1,15 @@
-"""Command line: `python -m helpers <command>`; each command lives in the module that does the work."""
+"""Command line: `python -m helpers <command>`; each command lives in the module that does the work.
+
+Exit codes (README, "Scheduling the annual run"): 0 done; 1 a year's run failed or a data check stopped it (its
+previous report and processed data are kept); 2 the command, its folders, the key or the inputs are not usable
+(nothing was run); 3 another run holds the dataset's lock; 130 interrupted (Ctrl-C / SIGTERM); 141 the output
+pipe was closed (e.g. `factors | head`). An expected failure prints one `error:` line, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -53,7 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     pur.add_argument("--year", required=True)
     pur.add_argument("--dry-run", action="store_true")
     pur.add_argument("--data-dir", type=Path, default=config.DATA)
-    pur.add_argument("--today", default=None, help=argparse.SUPPRESS)
 
     bench = sub.add_parser("bench", help="scale benchmark (make bench)")
     bench.add_argument("--sizes", default="1000,10000,100000,1000000")
@@ -63,30 +69,53 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 0, 1, 2, 3, 130, 141
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "run":
-            from helpers import report
-            return report.run_cli(args, _years(args.year))
-        if args.command == "factors":
-            from helpers import factors
-            factors.write_csv(config.to_gregorian(args.year), sys.stdout)
-            return 0
-        if args.command == "summary":
-            from helpers import report
-            return report.summary_cli(args, config.to_gregorian(args.year))
-        if args.command == "sample":
-            from helpers import sample
-            sample.write_sample(args.out)
-            return 0
-        if args.command == "purge":
-            from helpers import privacy
-            return privacy.purge_cli(args)
-        if args.command == "bench":
-            from helpers import bench
-            return bench.main(args)
-    except (ValueError, FileNotFoundError) as exc:
+        status = _dispatch(args)
+        sys.stdout.flush()  # inside the try: a closed pipe shows here, not in the interpreter's exit
+        return status
+    except BrokenPipeError:  # `python -m helpers factors | head`: the reader has gone, nothing to say
+        try:  # the interpreter's final flush of stdout would fail again, with a message: point stdout at devnull
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):
+            pass
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        print("error: interrupted; the previous report and processed data of the year being run are kept",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, FileNotFoundError, LookupError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 1
+        return EXIT_USAGE
+    except OSError as exc:  # permission denied, read-only mount, disk full
+        where = f" ({exc.filename})" if getattr(exc, "filename", None) and str(exc.filename) not in str(exc) else ""
+        print(f"error: {exc}{where}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _dispatch(args) -> int:
+    if args.command == "run":
+        from helpers import report
+        return report.run_cli(args, _years(args.year))
+    if args.command == "factors":
+        from helpers import factors
+        factors.write_csv(config.to_gregorian(args.year), sys.stdout)
+        return 0
+    if args.command == "summary":
+        from helpers import report
+        return report.summary_cli(args, config.to_gregorian(args.year))
+    if args.command == "sample":
+        from helpers import sample
+        sample.write_sample(args.out)
+        return 0
+    if args.command == "purge":
+        from helpers import privacy
+        return privacy.purge_cli(args)
+    if args.command == "bench":
+        from helpers import bench
+        return bench.main(args)
+    return EXIT_FAILED

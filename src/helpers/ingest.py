@@ -68,7 +68,7 @@ def load_mapping(year: int, reference_dir: Path | None = None) -> dict:
     path = Path(reference_dir or config.REFERENCE) / "survey" / f"{year}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"{path}: no survey form mapping for {year}; copy last year's file and edit it "
-                                "(see README, 'Adding a survey year')")
+                                "(see README, 'Adding next year')")
     mapping = reference.load_yaml(path)
     mapping["_path"] = str(path)
     return mapping

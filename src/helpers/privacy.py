@@ -290,6 +290,11 @@ def purge_targets(data_dir: Path, dataset: str, year: int) -> list[Path]:
     return [p for p in found if p.exists()]
 
 
+def current_date() -> dt.date:
+    """Today's date, the one a purge compares with the retention date (tests replace this function)."""
+    return dt.date.today()
+
+
 def purge(dataset: str, year: int, data_dir: Path, dry_run: bool = False, today: dt.date | None = None,
           out=None) -> dict | None:
     """Delete a year's raw and processed personal data past its retention date and log the destruction.
@@ -300,7 +305,7 @@ def purge(dataset: str, year: int, data_dir: Path, dry_run: bool = False, today:
     out = out or sys.stdout
     data_dir = Path(data_dir).resolve()
     terms = retention(dataset, year, data_dir)
-    today = today or dt.date.today()
+    today = today or current_date()
     log = destruction_log(data_dir, dataset)
     targets = purge_targets(data_dir, dataset, year)
     files = describe_files([f for t in targets for f in ([t] if t.is_file() else t.rglob("*"))], root=data_dir)
@@ -343,7 +348,6 @@ def purge(dataset: str, year: int, data_dir: Path, dry_run: bool = False, today:
 def purge_cli(args) -> int:
     """`python -m helpers purge --dataset D --year Y [--dry-run]`: 0 when done (or listed), 2 when refused."""
     year = config.to_gregorian(args.year)
-    today = _date(args.today, "--today") if getattr(args, "today", None) else None
     data_dir = getattr(args, "data_dir", None) or config.DATA
-    purge(args.dataset, year, data_dir, dry_run=bool(args.dry_run), today=today)
+    purge(args.dataset, year, data_dir, dry_run=bool(args.dry_run))
     return 0

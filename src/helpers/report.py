@@ -496,8 +496,13 @@ def write_top_index(out: Path | str) -> Path:
 
 def run_cli(args, years: list[int], notebooks_dir: Path | str | None = None) -> int:
     """`python -m helpers run`: run every year in turn; 0 when all succeeded, 1 (with the reason) otherwise."""
+    from helpers import preflight
+
     notebooks_dir = notebooks_dir or getattr(args, "notebooks_dir", None)
     base_year = config.to_gregorian(args.base_year) if args.base_year is not None else None
+    # everything the run needs, before the first kernel starts: a bad command fails at once (exit 2)
+    preflight.check_run(years, raw_dir=args.raw_dir, processed_dir=args.processed_dir, out=args.out,
+                        min_cell=args.min_cell, jobs=args.jobs, notebooks_dir=notebooks_dir, base_year=base_year)
     status = 0
     for year in years:
         started = time.perf_counter()
