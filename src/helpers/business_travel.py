@@ -498,13 +498,34 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         frame, encoding = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl"), "xlsx"
+        cells = None
     else:  # the survey's CSV reader: UTF-8/Big5, truncated files, structure errors named with file and row
         frame, encoding = ingest.read_export(path)
+        cells, header_cells = frame.attrs.get("cells"), frame.attrs.get("header_cells")
+        frame.attrs.clear()
     frame.columns = [str(c) for c in frame.columns]
     frame = frame.apply(lambda col: col.astype("string").str.strip()).replace("", pd.NA)
     frame.insert(0, "_row", np.arange(1, len(frame) + 1, dtype="int64"))
-    blank = frame.drop(columns="_row").isna().all(axis=1)
-    return frame.loc[~blank].reset_index(drop=True), encoding
+    # a row with more or fewer cells than the header (an unquoted "1,245"): its cells are not in their columns
+    misshapen = (pd.Series(cells != header_cells, index=frame.index) & (pd.Series(cells, index=frame.index) > 0)
+                 if cells is not None else pd.Series(False, index=frame.index))
+    blank = frame.drop(columns="_row").isna().all(axis=1) & ~misshapen
+    frame["_cells"] = pd.Series(cells if cells is not None else 0, index=frame.index).astype("int64")
+    frame.attrs["header_cells"] = header_cells if cells is not None else len(frame.columns) - 2
+    frame = frame.loc[~blank].reset_index(drop=True)
+    return frame, encoding
+
+
+def _split_misshapen(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the rows, rejects of the CSV rows whose cell count differs from the header's), as the survey reader does:
+    an unquoted "1,245" shifts every later cell, so such a row is rejected whole."""
+    header_cells = raw.attrs.pop("header_cells", None)
+    cells = raw.pop("_cells")
+    bad = (cells > 0) & (cells != header_cells)
+    shape = _Rejects(file)
+    shape.add(raw.loc[bad, "_row"], None, cells[bad].astype("string") + " cells", "row_cells",
+              f"expected the header's {header_cells} cells (a comma in an unquoted amount such as 1,245?)")
+    return raw[~bad], shape.frame()
 
 
 def map_headers(columns: list[str], fields: dict, path: Path) -> dict[str, str]:
@@ -832,8 +853,12 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
         return None
     file = f"{raw_year_dir.name}/{path.name}"
     raw, encoding = read_export(path)
+    raw_rows = len(raw)
+    raw, misshapen = _split_misshapen(raw, file)
     cols = map_headers(list(raw.columns), ref.mapping["claims"]["fields"], path)
     claims, parts, rejects = parse_claims(raw, cols, ref, year, file)
+    if len(misshapen):
+        rejects = REJECTS.validate(pd.concat([rejects, misshapen], ignore_index=True))
     fac = factors.factors_by_mode(year)
 
     # taxi tariff of each claim; a taxi claim dated before every tariff version cannot be converted: reject it
@@ -859,7 +884,6 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
     long_trips, long_rejects, long_report = ingest_long_trips(raw_year_dir, year, ref, fac, key=key)
     all_rejects = REJECTS.validate(pd.concat([rejects, long_rejects], ignore_index=True))
 
-    raw_rows = len(raw)
     rejected_rows = int(rejects["row"].nunique())
     report = {
         "year": year,
@@ -920,8 +944,11 @@ def ingest_long_trips(raw_year_dir: Path, year: int, ref: Reference, fac: dict[s
         return LONG_TRIPS.empty(), REJECTS.empty(), None
     file = f"{Path(raw_year_dir).name}/{path.name}"
     raw, encoding = read_export(path)
+    raw_rows = len(raw)
+    raw, misshapen = _split_misshapen(raw, file)
     cols = map_headers(list(raw.columns), spec["fields"], path)
     rej = _Rejects(file)
+    rej.frames.append(misshapen)
     rows = raw["_row"]
     employee, dates = _check_common(raw, cols, rej, year)
     trip_no = raw[cols["trip_no"]].astype("string")
@@ -996,10 +1023,10 @@ def ingest_long_trips(raw_year_dir: Path, year: int, ref: Reference, fac: dict[s
     legs = LONG_TRIPS.validate(legs.sort_values(["trip_no", "_dir", "leg_no"])[LONG_TRIPS.names])
     rejects = rej.frame()
     rejected_rows = int(rejects["row"].nunique())
-    report = {"file": file, "sha256": privacy.file_sha256(path), "encoding": encoding, "raw_rows": int(len(raw)),
+    report = {"file": file, "sha256": privacy.file_sha256(path), "encoding": encoding, "raw_rows": int(raw_rows),
               "accepted_rows": int(len(legs)), "rejected_rows": rejected_rows,
               "rejects_by_reason": {str(k): int(v) for k, v in rejects["reason_code"].value_counts().sort_index().items()},
-              "reconciled": int(len(raw)) == int(len(legs)) + rejected_rows,
+              "reconciled": int(raw_rows) == int(len(legs)) + rejected_rows,
               "trips": int(legs["trip_no"].nunique()), "legs_by_method": {str(k): int(v) for k, v in legs["method"].value_counts().sort_index().items()},
               "total_kgco2e": float(legs["emission_kgco2e"].sum())}
     assert report["reconciled"], f"long-trip rows do not reconcile: {report}"

@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--main-mode-rule", default="longest", choices=["longest", "public_first"],
                      help="how the main mode of a multi-leg trip is chosen")
     run.add_argument("--min-cell", type=int, default=3, help="suppress breakdown cells below this count")
+    run.add_argument("--route-a-max-unmatched", type=float, default=0.2,
+                     help="stop when a larger share of route-A respondents has no record last year (1: never)")
+    run.add_argument("--min-accepted-share", type=float, default=0.5,
+                     help="stop when a smaller share of the survey's raw rows ends in the inventory (0: only when none)")
     run.add_argument("--jobs", type=int, default=2, help="notebooks executed at once where independent")
     run.add_argument("--notebooks-dir", type=Path, default=config.NOTEBOOKS,
                      help="folder of the NN_*.ipynb notebooks to run (default: notebooks/)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 import shutil
@@ -34,6 +35,8 @@ ATTITUDE_FIELDS = ("alternative", "barrier", "incentive")
 MULTI_SELECT = ("barrier", "incentive")
 METRE_KM = Decimal("0.001")  # distances are kept to the metre (3 decimals of km)
 ENCODINGS = ("utf-8-sig", "cp950")  # the form's UTF-8 export; Excel re-saves in Taiwan give Big5/cp950
+ROUTE_A_MAX_UNMATCHED = 0.2  # stop when a larger share of route-A respondents has no record last year
+MIN_ACCEPTED_SHARE = 0.5  # stop when fewer raw rows than this share end in the inventory (a garbage export)
 
 
 class IngestError(ValueError):
@@ -101,12 +104,19 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
             continue
     else:
         raise IngestError(f"{path}: neither UTF-8 nor Big5/cp950 text; export the form again as CSV (UTF-8)")
+    invisible = privacy.INVISIBLE.search(text.removeprefix("\ufeff")) is not None
+    if invisible:  # NUL, zero-width spaces, a BOM inside a cell: never data, and they split one value into two
+        text = privacy.INVISIBLE.sub("", text)
     cells = _cell_counts(text, path)
+    header_cells = max(int(cells[0]), 1)
     try:
         # the parser gets UTF-8 bytes: a text buffer is re-encoded by pandas in small chunks (~20 s at 10^6 rows)
-        utf8 = data.removeprefix(b"\xef\xbb\xbf") if encoding == "utf-8-sig" else text.encode("utf-8")
+        utf8 = (data.removeprefix(b"\xef\xbb\xbf") if encoding == "utf-8-sig" and not invisible
+                else text.encode("utf-8"))
+        # no more cells than the header has are parsed: a hostile row of 10^5 cells costs its bytes, not a
+        # column per cell for every row (its surplus cells make it a reject, counted by _cell_counts)
         table = pd.read_csv(io.BytesIO(utf8), encoding="utf-8", header=None, dtype=str, keep_default_na=False,
-                            skip_blank_lines=False, names=range(max(int(cells.max()), 1)))
+                            skip_blank_lines=False, names=range(header_cells), usecols=range(header_cells))
     except pd.errors.ParserError as exc:
         detail = str(exc).strip().removeprefix("Error tokenizing data. C error: ")
         hint = "; the file looks truncated (cut off inside a quoted cell)" if "EOF" in detail else ""
@@ -114,7 +124,6 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
     if len(cells) != len(table):  # both parsers must agree on where the records are
         raise IngestError(f"{path}: the CSV structure is ambiguous ({len(table)} vs {len(cells)} records); "
                           "open it in a spreadsheet and save it again as CSV")
-    header_cells = int(cells[0])
     last = len(cells) - 1
     if last > 0 and 0 < cells[last] < header_cells and not text.endswith(("\n", "\r")):
         raise IngestError(f"{path}, row {last + 1}: the last row has {cells[last]} of {header_cells} cells and the "
@@ -123,17 +132,29 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
     frame.attrs["headers"] = [str(c) for c in table.iloc[0, :header_cells]]  # as written in the file
     frame.columns = [_norm_header(c) for c in table.iloc[0, :header_cells]]
     frame.attrs["cells"] = cells[1:]
-    frame.attrs["first_records"] = table.head(6).to_numpy().tolist()  # header row and a few more, for hints
+    frame.attrs["first_records"] = _first_records(text)  # header row and a few more, for hints
     frame.attrs["header_cells"] = header_cells
     return frame, encoding
 
 
+def _first_records(text: str, n: int = 6, max_cells: int = 200) -> list[list[str]]:
+    """The first n records of the CSV text (at most max_cells cells each), for hints about a misplaced header."""
+    try:
+        return [record[:max_cells] for record in itertools.islice(csv.reader(io.StringIO(text[:1 << 20])), n)]
+    except csv.Error:
+        return []
+
+
 def _cell_counts(text: str, path: Path) -> np.ndarray:
     """Number of cells of every CSV record (0 for a blank line), header first."""
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # one huge cell is a reject of its row, not a broken file
     try:
         return np.fromiter(map(len, csv.reader(io.StringIO(text))), dtype=np.int64)
     except csv.Error as exc:
         raise IngestError(f"{path}: not a well-formed CSV ({exc})") from None
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _norm_header(text: str) -> str:
@@ -194,7 +215,7 @@ _DAY_UNITS = re.compile(r"\s*(天|日|days?)\s*$")
 def clean_text(values: pd.Series) -> pd.Series:
     """NFKC (full-width digits and letters to ASCII), trimmed; blank -> NA."""
     codes, uniques = pd.factorize(values.astype("string"))  # each distinct text is normalised once
-    text = pd.Series(uniques, dtype="string").map(lambda v: unicodedata.normalize("NFKC", v),
+    text = pd.Series(uniques, dtype="string").map(lambda v: unicodedata.normalize("NFKC", privacy.strip_invisible(v)),
                                                   na_action="ignore").str.strip()
     text = text.mask(text == "")
     return pd.Series(text.array.take(codes, allow_fill=True), index=values.index, name=values.name)
@@ -450,10 +471,26 @@ def carryover_dir(processed_dir: Path, year: int) -> Path:
     return Path(processed_dir) / "carryover" / str(year)
 
 
+def survey_window(year: int, mapping: dict) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """[start, end) of the submission timestamps a year's export may hold: the mapping's survey_window
+    ([first day, last day]) or the calendar year."""
+    window = mapping.get("survey_window")
+    if window:
+        return pd.Timestamp(str(window[0])), pd.Timestamp(str(window[1])) + pd.Timedelta(days=1)
+    return pd.Timestamp(f"{year}-01-01"), pd.Timestamp(f"{year + 1}-01-01")
+
+
 def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None = None,
-                reference_dir: Path | None = None) -> dict:
-    """Ingest one survey year: write data/processed/<dataset>/<year>/ tables and return the ingest report."""
+                reference_dir: Path | None = None, route_a_max_unmatched: float = ROUTE_A_MAX_UNMATCHED,
+                min_accepted_share: float = MIN_ACCEPTED_SHARE) -> dict:
+    """Ingest one survey year: write data/processed/<dataset>/<year>/ tables and return the ingest report.
+
+    Stops (IngestError) before writing anything when the key is not the one the folder's other years were made
+    with, when more than `route_a_max_unmatched` of route-A respondents have no record last year, or when fewer
+    than `min_accepted_share` of the raw rows (or none) end in the inventory.
+    """
     key = privacy.load_key() if key is None else key
+    fingerprint = privacy.check_key(processed_dir, key)
     mapping = load_mapping(year, reference_dir)
     raw_year = Path(raw_dir) / str(year)
     survey_path = raw_year / mapping.get("survey_file", "survey.csv")
@@ -495,6 +532,12 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     rejects.add(file, survey.loc[bad_ts, "_row"], cols["timestamp"], survey.loc[bad_ts, cols["timestamp"]],
                 "bad_timestamp", "timestamp is not a date and time the form writes (e.g. 2025/3/5 下午 2:31:07)")
     survey = survey[~bad_ts]
+    start, end = survey_window(year, mapping)
+    outside = (survey["submitted_at"] < start) | (survey["submitted_at"] >= end)
+    rejects.add(file, survey.loc[outside, "_row"], cols["timestamp"], survey.loc[outside, cols["timestamp"]],
+                "timestamp_outside_year", f"submitted outside the {year} survey ({start:%Y-%m-%d} to "
+                f"{end - pd.Timedelta(days=1):%Y-%m-%d}): another year's export? (survey_window in the mapping)")
+    survey = survey[~outside]
 
     # several submissions by one person: the latest counts, the others are superseded (listed in rejects)
     keys = ["respondent_id", "submitted_at", "_row"]
@@ -517,6 +560,13 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
         survey = survey[~bad]
     else:
         survey["route"] = mapping.get("default_route", "C")
+
+    # route A ("nothing changed") with commute cells typed anyway: the typed commute is this year's first-hand
+    # answer, so the row is treated as route B (and rejected with the reason if that commute is incomplete)
+    commute_cols = [c for k, c in cols.items() if k.startswith(("days_", "mode_", "km_"))]
+    typed = survey[commute_cols].apply(lambda c: clean_text(c).notna()).any(axis=1) & (survey["route"] == "A")
+    route_a_with_commute = [int(r) for r in survey.loc[typed, "_row"]]
+    survey.loc[typed, "route"] = "B"
 
     # commutes of routes B and C (first survey year: everyone)
     answering = survey[survey["route"].isin(["B", "C"])]
@@ -546,6 +596,13 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
         prev_pats = read_table(PATTERNS, prev / "patterns.parquet")
         prev_legs = read_table(LEGS, prev / "legs.parquet")
         found = isin_ids(route_a["respondent_id"], prev_pats["respondent_id"])
+        unmatched = int((~found).sum())
+        if unmatched > route_a_max_unmatched * len(route_a):
+            raise IngestError(
+                f"{survey_path}: {unmatched} of {len(route_a)} route-A respondents ({unmatched / len(route_a):.0%}) "
+                f"have no {year - 1} record in {prev} (more than the {route_a_max_unmatched:.0%} allowed): wrong "
+                f"--processed-dir, {year - 1} not ingested from the right raw files, or employee numbers changed? "
+                f"Nothing was written. If this is right, run again with --route-a-max-unmatched 1")
         rejects.add(file, route_a.loc[~found, "_row"], cols["employee_no"], route_a.loc[~found, "respondent_id"],
                     "route_a_no_previous",
                     f"route A (reuse last year's answers) but no {year - 1} record for this person (pseudonym shown)")
@@ -608,6 +665,11 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
                                                   + report["rejected"])
     if not report["reconciles"]:
         raise IngestError(f"{survey_path}: counts do not reconcile: {report}")
+    _check_accepted(survey_path, report, rej[rej["file"] == file], min_accepted_share)
+    report["key_fingerprint"] = fingerprint
+    report["route_a_with_commute"] = route_a_with_commute
+    report["route_a_unmatched"] = int(len(route_a) - carried)
+    report["timestamps_outside_year"] = int(outside.sum())
     tables = {"respondents": respondents, "patterns": pats, "legs": legs, "attitudes": attitudes, "rejects": rej}
     if staff is not None:
         tables["staff"] = staff
@@ -616,6 +678,18 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     if len(decliners):
         remove_from_carryover(Path(processed_dir), year - 1, decliners, reason=f"route D in the {year} survey")
     return report
+
+
+def _check_accepted(survey_path: Path, report: dict, rejects: pd.DataFrame, min_share: float) -> None:
+    """Stop when no raw row, or fewer than min_share of them, ended in the inventory: an export of garbage."""
+    raw, accepted = report["raw_rows"], report["accepted"]
+    if accepted > 0 and accepted >= min_share * raw:
+        return
+    reasons = rejects.query("reason_code != 'superseded'").groupby("reason_code")["row"].nunique()
+    top = ", ".join(f"{code} {n}" for code, n in reasons.sort_values(ascending=False).head(4).items())
+    raise IngestError(f"{survey_path}: only {accepted} of {raw} raw rows are usable respondents (at least "
+                      f"{min_share:.0%} needed; rejected rows by reason: {top or 'none'}); is this the right export? "
+                      f"Nothing was written. If this is right, run again with --min-accepted-share 0")
 
 
 def code_attitudes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str]) -> pd.DataFrame:
@@ -656,6 +730,8 @@ def save_year(processed_dir: Path, year: int, tables: dict[str, pd.DataFrame], r
         carry = tmp / "_carryover"
         write_table(tables["patterns"], PATTERNS, carry / "patterns.parquet")
         write_table(tables["legs"], LEGS, carry / "legs.parquet")
+        if report.get("key_fingerprint"):
+            (carry / privacy.KEY_FINGERPRINT_FILE).write_text(report["key_fingerprint"] + "\n", encoding="ascii")
         _swap(tmp / "_carryover", carryover_dir(processed_dir, year))
         # keep whatever else lives in the year folder (e.g. business_travel/) across re-runs
         if final.exists():

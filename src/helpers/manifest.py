@@ -50,6 +50,13 @@ def reference_files(year: int, reference_dir: Path | None = None) -> list[Path]:
     return [p for p in used if p.exists()]
 
 
+def _key_fingerprint(year_dir: Path) -> str | None:
+    try:
+        return json.loads((year_dir / "ingest_report.json").read_text(encoding="utf-8")).get("key_fingerprint")
+    except (OSError, ValueError):
+        return None
+
+
 def package_versions() -> dict[str, str | None]:
     """Installed versions of the packages that shape the numbers and the reports, and Python's."""
     out: dict[str, str | None] = {"python": platform.python_version(), "commute-carbon-workbench": helpers.__version__}
@@ -107,6 +114,8 @@ def build_manifest(year: int, raw_dir: Path, processed_dir: Path, params: dict,
         "carryover_read": privacy.describe_files(_files_under(processed_dir / "carryover" / str(year - 1)),
                                                  root=processed_dir),
         "processed": privacy.describe_files(_files_under(processed_dir / str(year)), root=processed_dir),
+        # the pseudonymisation key the year was made with (an HMAC of a fixed label, never the key)
+        "key_fingerprint": _key_fingerprint(processed_dir / str(year)),
         "packages": package_versions(),
         "git": git_state(),
     }

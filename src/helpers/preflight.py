@@ -81,13 +81,18 @@ def check_year_inputs(year: int, raw_dir: Path, reference_dir: Path | None = Non
 
 
 def check_run(years: list[int], *, raw_dir: Path, processed_dir: Path, out: Path, min_cell: int, jobs: int,
-              notebooks_dir: Path | None = None, base_year: int | None = None) -> None:
-    """Everything `python -m helpers run` needs, checked before the first notebook starts."""
+              notebooks_dir: Path | None = None, base_year: int | None = None,
+              shares: dict[str, float] | None = None) -> bool:
+    """Everything `python -m helpers run` needs, checked before the first notebook starts; True when the
+    pseudonymisation key was created now (first use)."""
     if not years:
         raise PreflightError("no year given; e.g. --year 2025 (or ROC 114)")
     if int(min_cell) < MIN_CELL_FLOOR:
         raise PreflightError(f"--min-cell {min_cell}: small-cell suppression needs at least {MIN_CELL_FLOOR} "
                              "(1 would show every count); the default is 3")
+    for option, value in (shares or {}).items():
+        if not 0 <= float(value) <= 1:
+            raise PreflightError(f"{option} {value}: give a share between 0 and 1")
     if int(jobs) < 1:
         raise PreflightError(f"--jobs {jobs}: give 1 or more")
     notebooks = Path(notebooks_dir or config.NOTEBOOKS)
@@ -101,3 +106,26 @@ def check_run(years: list[int], *, raw_dir: Path, processed_dir: Path, out: Path
     _writable_folder(processed_dir, "--processed-dir")
     for year in years:
         check_year_inputs(year, raw_dir)
+    return check_key(processed_dir)
+
+
+def check_key(processed_dir: Path) -> bool:
+    """The pseudonymisation key is the one the processed folder's years were made with; True when it was just
+    created (first use: nothing processed yet). A missing key with processed data is an error, not a new key."""
+    from helpers import privacy
+
+    made_with = privacy.stored_fingerprints(processed_dir)
+    try:
+        key = privacy.load_key(create=not made_with)
+    except FileNotFoundError:
+        raise PreflightError(f"no pseudonymisation key at {privacy.key_file()} (nor ${privacy.KEY_ENV}), but "
+                             f"{processed_dir} was made with the key of fingerprint {', '.join(made_with)}; supply "
+                             f"that key: set {privacy.KEY_FILE_ENV} to its file; see README, 'Scheduling the "
+                             "annual run'") from None
+    except (OSError, ValueError) as exc:
+        raise PreflightError(f"pseudonymisation key: {exc}") from None
+    try:
+        privacy.check_key(processed_dir, key)
+    except privacy.KeyMismatchError as exc:
+        raise PreflightError(str(exc)) from None
+    return privacy.key_file_created

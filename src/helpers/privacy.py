@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -27,11 +28,20 @@ KEY_ENV = "WORKBENCH_PSEUDONYM_KEY"  # the key itself (any string), e.g. from a 
 KEY_FILE_ENV = "WORKBENCH_PSEUDONYM_KEY_FILE"  # or a path to a file holding it
 DEFAULT_KEY_FILE = Path.home() / ".config" / "commute-workbench" / "pseudonym.key"
 PSEUDONYM_HEX = 16  # 64 bits of the HMAC: collision-free for any staff size
+FINGERPRINT_LABEL = b"commute-workbench pseudonymisation key fingerprint v1"  # HMAC'd with the key, never a number
+KEY_FINGERPRINT_FILE = "key_fingerprint.txt"  # in each carry-over store: the key its pseudonyms were made with
+
+
+class KeyMismatchError(ValueError):
+    """The key in use is not the one the processed data were pseudonymised with: years would not link."""
 
 
 def key_file() -> Path:
     """Where the pseudonymisation key file lives (outside the repository by default)."""
     return Path(os.environ.get(KEY_FILE_ENV, DEFAULT_KEY_FILE)).expanduser()
+
+
+key_file_created = False  # set when load_key() created the key file in this process (a warning of the run)
 
 
 def load_key(create: bool = True) -> bytes:
@@ -48,8 +58,10 @@ def load_key(create: bool = True) -> bytes:
     if not create:
         raise FileNotFoundError(f"{path}: no pseudonymisation key; set {KEY_ENV} or create the file")
     path.parent.mkdir(parents=True, exist_ok=True)
+    global key_file_created
     key = secrets.token_hex(32)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    key_file_created = True
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key + "\n")
     print(
@@ -61,13 +73,74 @@ def load_key(create: bool = True) -> bytes:
     return key.encode("ascii")
 
 
+def key_source() -> str:
+    """Where load_key() takes the key from, for messages (never the key itself)."""
+    if os.environ.get(KEY_ENV):
+        return f"${KEY_ENV}"
+    return f"key file {key_file()}" + ("" if KEY_FILE_ENV not in os.environ else f" (${KEY_FILE_ENV})")
+
+
+def key_fingerprint(key: bytes) -> str:
+    """16 hex digits identifying a key (HMAC of a fixed label): stored with processed data, reveals nothing."""
+    return hmac.new(key, FINGERPRINT_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+def stored_fingerprints(processed_dir: Path) -> dict[str, list[str]]:
+    """fingerprint -> the processed years / carry-over stores made with it, read from ingest reports and stores."""
+    found: dict[str, list[str]] = {}
+    processed_dir = Path(processed_dir)
+    if not processed_dir.is_dir():
+        return found
+    for report in sorted(processed_dir.glob("[0-9]*/ingest_report.json")):
+        try:
+            fingerprint = json.loads(report.read_text(encoding="utf-8")).get("key_fingerprint")
+        except (OSError, ValueError):
+            continue
+        if fingerprint:
+            found.setdefault(fingerprint, []).append(report.parent.name)
+    for store in sorted(processed_dir.glob(f"carryover/[0-9]*/{KEY_FINGERPRINT_FILE}")):
+        fingerprint = store.read_text(encoding="ascii").strip()
+        if fingerprint:
+            found.setdefault(fingerprint, []).append(f"carryover/{store.parent.name}")
+    return found
+
+
+def check_key(processed_dir: Path, key: bytes) -> str:
+    """The key's fingerprint, after checking it is the one every processed year of the folder was made with.
+
+    Raises KeyMismatchError naming the expected fingerprint and how to supply that key: a run with another key
+    would find no route-A respondent's last-year record and publish a wrong inventory.
+    """
+    mine = key_fingerprint(key)
+    others = {fp: where for fp, where in stored_fingerprints(processed_dir).items() if fp != mine}
+    if others:
+        expected = ", ".join(f"{fp} (made {', '.join(where)})" for fp, where in others.items())
+        raise KeyMismatchError(
+            f"{processed_dir}: its data were pseudonymised with another key (fingerprint {expected}); the key in use, "
+            f"from {key_source()}, has fingerprint {mine}. Supply the key those years were made with: set "
+            f"{KEY_FILE_ENV} to its file (or {KEY_ENV}); see README, 'Scheduling the annual run'. If that key is "
+            f"lost, earlier years cannot be linked: use a new --processed-dir")
+    return mine
+
+
 def normalise_employee_no(values: pd.Series) -> pd.Series:
     """Canonical employee numbers: NFKC (full-width -> ASCII), trimmed, upper-case; blanks -> NA."""
     codes, uniques = pd.factorize(values.astype("string"))  # each distinct number is normalised once
-    text = pd.Series(uniques, dtype="string").map(lambda v: unicodedata.normalize("NFKC", v), na_action="ignore")
+    text = pd.Series(uniques, dtype="string").map(lambda v: unicodedata.normalize("NFKC", strip_invisible(v)),
+                                                  na_action="ignore")
     text = text.str.strip().str.upper().str.replace(r"^(\d+)\.0$", r"\1", regex=True)  # 10037.0 from Excel
     text = text.mask(text == "")
     return pd.Series(text.array.take(codes, allow_fill=True), index=values.index, name=values.name)
+
+
+# NUL, zero-width spaces and joiners, word joiner, soft hyphen, BOM and bidi controls: invisible in a spreadsheet,
+# they would make "行政室\u200b" a second department or an employee number nobody can match
+INVISIBLE = re.compile("[\x00\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def strip_invisible(text: str) -> str:
+    """text without invisible characters (INVISIBLE)."""
+    return INVISIBLE.sub("", text) if INVISIBLE.search(text) else text
 
 
 def pseudonymise(values: pd.Series, key: bytes | None = None) -> pd.Series:

@@ -312,7 +312,8 @@ def _describe_failure(year: int, nb: Notebook, exc: BaseException, executed: Pat
 
 def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: Path | str,
              base_year: int | None = None, main_mode_rule: str = "longest", min_cell: int = 3,
-             jobs: int = 2, notebooks_dir: Path | str | None = None) -> Path:
+             jobs: int = 2, notebooks_dir: Path | str | None = None, route_a_max_unmatched: float = 0.2,
+             min_accepted_share: float = 0.5) -> Path:
     """Run all notebooks of one (Gregorian) year into <out>/<year>; returns that folder or raises RunError."""
     out = Path(out).resolve()
     notebooks = discover(notebooks_dir)
@@ -331,6 +332,8 @@ def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: 
         "out_dir": str(stage),
         "main_mode_rule": main_mode_rule,
         "min_cell": int(min_cell),
+        "route_a_max_unmatched": float(route_a_max_unmatched),
+        "min_accepted_share": float(min_accepted_share),
     }
     # a private folder for the run, where helpers.summary.year_results keeps each year's results for the others
     from helpers.summary import RESULTS_CACHE_ENV
@@ -502,14 +505,18 @@ def run_cli(args, years: list[int], notebooks_dir: Path | str | None = None) -> 
     base_year = config.to_gregorian(args.base_year) if args.base_year is not None else None
     # everything the run needs, before the first kernel starts: a bad command fails at once (exit 2)
     preflight.check_run(years, raw_dir=args.raw_dir, processed_dir=args.processed_dir, out=args.out,
-                        min_cell=args.min_cell, jobs=args.jobs, notebooks_dir=notebooks_dir, base_year=base_year)
+                        min_cell=args.min_cell, jobs=args.jobs, notebooks_dir=notebooks_dir, base_year=base_year,
+                        shares={"--route-a-max-unmatched": getattr(args, "route_a_max_unmatched", 0.2),
+                                "--min-accepted-share": getattr(args, "min_accepted_share", 0.5)})
     status = 0
     for year in years:
         started = time.perf_counter()
         try:
             final = run_year(year, raw_dir=args.raw_dir, processed_dir=args.processed_dir, out=args.out,
                              base_year=base_year, main_mode_rule=args.main_mode_rule, min_cell=args.min_cell,
-                             jobs=args.jobs, notebooks_dir=notebooks_dir)
+                             jobs=args.jobs, notebooks_dir=notebooks_dir,
+                             route_a_max_unmatched=getattr(args, "route_a_max_unmatched", 0.2),
+                             min_accepted_share=getattr(args, "min_accepted_share", 0.5))
         except RunError as exc:
             print(f"error: {exc}", file=sys.stderr)
             status = 1

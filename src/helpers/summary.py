@@ -161,7 +161,9 @@ def write_summary(year: int, raw_dir: Path, processed_dir: Path, out_dir: Path, 
     summary = build_summary(year, raw_dir=raw_dir, processed_dir=processed_dir, main_mode_rule=rule,
                             min_cell=int((params or {}).get("min_cell", 3)))
     path = Path(out_dir) / "summary.json"
-    atomic_write_bytes(path, (json.dumps(summary, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+    # allow_nan=False: a NaN or infinity is a bug upstream, never an output (json.dumps raises ValueError)
+    text = json.dumps(summary, ensure_ascii=False, indent=2, allow_nan=False)
+    atomic_write_bytes(path, (text + "\n").encode("utf-8"))
     return path
 
 
