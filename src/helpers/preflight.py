@@ -73,6 +73,7 @@ def check_year_inputs(year: int, raw_dir: Path, reference_dir: Path | None = Non
         raise PreflightError(f"{year_dir}: no raw folder for {year} (--raw-dir {raw_dir}); put the survey export "
                              f"and the attendance file there (see data/raw/README.md)")
     needed = [mapping.get("survey_file", "survey.csv"), mapping["attendance"]["file"]]
+    needed += [mapping["roster"]["file"]] if "roster" in mapping else []
     missing = [name for name in needed if not (year_dir / name).is_file()]
     if missing:
         present = sorted(p.name for p in year_dir.iterdir())
