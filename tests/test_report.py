@@ -36,7 +36,7 @@ def notebooks(tmp_path: Path) -> Path:
     write_notebook(folder / "02_summary.ipynb", "摘要 Summary", 'print("SUMMARY_" + "TEXT", year * 2)')
     for year in ("2024", "2025"):  # the run's preflight wants the year's raw files (these notebooks read none)
         (tmp_path / "raw" / year).mkdir(parents=True)
-        for name in ("survey.csv", "attendance.xlsx"):
+        for name in ("survey.csv", "attendance.xlsx", "roster.xlsx"):
             (tmp_path / "raw" / year / name).write_bytes(b"")
     return folder
 

@@ -78,7 +78,9 @@ def test_manifest_content(tmp_path: Path):
     assert any(p.startswith("business_travel/") for p in refs)
     assert m["factor_set"] == {"year": 2024, "version": "2025-11", "file": "factors/2024.yaml"}
     assert {f["path"] for f in m["carryover_read"]} == {"carryover/2024/legs.parquet",
-                                                       "carryover/2024/patterns.parquet"}
+                                                       "carryover/2024/patterns.parquet",
+                                                       "carryover/2024/key_fingerprint.txt"}
+    assert m["key_fingerprint"] == privacy.key_fingerprint(KEY)  # which key, never the key
     assert "2025/legs.parquet" in {f["path"] for f in m["processed"]}
     for name in ("python", "pandas", "numpy", "pyarrow", "papermill", "nbconvert", "matplotlib", "seaborn", "openpyxl"):
         assert m["packages"][name], name

@@ -74,7 +74,7 @@ def check_year_inputs(year: int, raw_dir: Path, reference_dir: Path | None = Non
                              f"and the attendance file there (see data/raw/README.md)")
     needed = [mapping.get("survey_file", "survey.csv"), mapping["attendance"]["file"]]
     needed += [mapping["roster"]["file"]] if "roster" in mapping else []
-    missing = [name for name in needed if not (year_dir / name).is_file()]
+    missing = [name for name in dict.fromkeys(needed) if not (year_dir / name).is_file()]
     if missing:
         present = sorted(p.name for p in year_dir.iterdir())
         raise PreflightError(f"{year_dir}: missing {missing} (named in {mapping['_path']}); the folder has "
@@ -121,8 +121,8 @@ def check_key(processed_dir: Path) -> bool:
     except FileNotFoundError:
         raise PreflightError(f"no pseudonymisation key at {privacy.key_file()} (nor ${privacy.KEY_ENV}), but "
                              f"{processed_dir} was made with the key of fingerprint {', '.join(made_with)}; supply "
-                             f"that key: set {privacy.KEY_FILE_ENV} to its file; see README, 'Scheduling the "
-                             "annual run'") from None
+                             f"that key: set {privacy.KEY_FILE_ENV} to its file; "
+                             "see README, 'Scheduling the annual run'") from None
     except (OSError, ValueError) as exc:
         raise PreflightError(f"pseudonymisation key: {exc}") from None
     try:
