@@ -134,3 +134,28 @@ def test_tree_memory_counts_the_children():
     finally:
         child.kill()
         child.wait()
+
+
+def test_workbench_years_follow_one_staff(tmp_path):
+    written = bench.workbench_years(300, tmp_path / "processed", years=(2024, 2025, 2026))
+    assert list(written) == [2024, 2025, 2026] and all(w["respondents"] == 300 for w in written.values())
+    data = {y: ingest.load_year(tmp_path / "processed", y) for y in written}  # schema-validated on read
+    for prev, year in ((2024, 2025), (2025, 2026)):
+        now, before = data[year]["respondents"], data[prev]["respondents"]
+        assert set(now.loc[now["route"] != "C", "respondent_id"]) <= set(before["respondent_id"])
+        assert not set(now.loc[now["route"] == "C", "respondent_id"]) & set(before["respondent_id"])
+        reused = now.loc[now["route"] == "A", "respondent_id"]
+        assert len(reused) and not before.set_index("respondent_id").loc[reused, "route"].eq("D").any()
+        legs = {y: data[y]["legs"].set_index(["respondent_id", "pattern_no", "leg_no"]) for y in (prev, year)}
+        again = legs[year][legs[year].index.get_level_values(0).isin(reused)]
+        pd.testing.assert_frame_equal(again.sort_index(), legs[prev].loc[again.index].sort_index())
+        assert data[year]["legs"]["respondent_id"].isin(now.loc[now["in_inventory"], "respondent_id"]).all()
+
+
+def test_measure_workbench_reports_open_and_views(tmp_path):
+    result = bench.measure_workbench(150, tmp_path / "wb", measures=("main_share",), breakdowns=("group", "mode"))
+    assert result["years"] == list(bench.WORKBENCH_YEARS) and result["views"] == 4  # x (all, one department)
+    assert {"open_s", "open_cpu_s", "first_view_s", "view_median_s", "view_max_s", "transitions_s"} <= set(result)
+    assert not (tmp_path / "wb").exists()  # the generated tables are removed
+    text = bench.markdown({"date": "today", "machine": bench.machine(), "sizes": [], "workbench": result})
+    assert "| open (5 years) |" in text and "| view, slowest (" in text

@@ -41,6 +41,8 @@ FULL_RUN_SIZES = (100_000,)  # staff sizes of the full annual run (all notebooks
 TARGET_FULL_RUN_SECONDS = 20.0  # the product's goal for the full annual run of 10^5 staff
 RSS_SAMPLE_S = 0.2  # how often the process tree's memory is sampled during the full run
 TARGET_1M_PEAK_MB = 4096.0
+TARGET_OPEN_S = 5.0  # the researcher's workbench: five years of 10^5 respondents open in under 5 s
+TARGET_VIEW_S = 1.0  # and each widget change redraws in under 1 s
 
 # Route shares of the measured year (the 2025 sample: 105 A / 8 B / 18 C / 4 D of 135).
 ROUTE_SHARES = {"A": 0.74, "B": 0.08, "C": 0.15, "D": 0.03}
@@ -410,6 +412,140 @@ def measure_size(n: int, work: Path) -> dict:
     return result
 
 
+# ----------------------------------------------------------------------------------- the researcher's workbench
+
+WORKBENCH_YEARS = (2024, 2025, 2026, 2027, 2028)  # factor set 2024 serves every later year
+WORKBENCH_ROUTES = {"A": 0.80, "B": 0.17, "D": 0.03}  # of the previous year's people still on staff (rest: C)
+WORKBENCH_LEAVERS = 0.08  # of the previous year's people, replaced by as many joiners (route C)
+WORKBENCH_ATTITUDE_SHARE = 0.6  # respondents answering the incentive question (several codes each)
+
+
+def _template_legs(person: np.ndarray, templates: np.ndarray, rng: np.random.Generator
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Patterns and legs of people commuting by the given COMMUTES templates (km rounded to 0.1 as typed)."""
+    pats, legs = [], []
+    for t, (_, patterns) in enumerate(COMMUTES):
+        who = person[templates == t]
+        if not len(who):
+            continue
+        for p, (days, template_legs) in enumerate(patterns, start=1):
+            pats.append(pd.DataFrame({"person": who, "pattern_no": p, "days_per_week": float(days)}))
+            for leg, (mode, lo, hi) in enumerate(template_legs, start=1):
+                legs.append(pd.DataFrame({"person": who, "pattern_no": p, "leg_no": leg, "mode_id": mode,
+                                          "distance_km": np.round(rng.uniform(lo, hi, len(who)), 1)}))
+    return pd.concat(pats, ignore_index=True), pd.concat(legs, ignore_index=True)
+
+
+def workbench_years(n: int, processed: Path, years: tuple[int, ...] = WORKBENCH_YEARS, seed: int = SEED) -> dict:
+    """Processed tables (written by ingest.save_year, schema-validated) of `years` survey years of a staff of n
+    followed over time: leavers replaced by joiners (route C), stayers reusing (A), changing (B) or declining (D)
+    their answers, COMMUTES templates, attendance days, incentive answers. Returns rows written per year."""
+    from helpers import ingest, schemas
+
+    rng = np.random.default_rng(seed + 7 * n)
+    weights = np.array([w for w, _ in COMMUTES])
+    weights = weights / weights.sum()
+    people = np.arange(n)  # person numbers; their pseudonyms are derived below
+    routes = np.full(n, "C")
+    next_person = n
+    patterns, legs = _template_legs(people, rng.choice(len(COMMUTES), n, p=weights), rng)
+    codes = np.array(list(INCENTIVES), dtype=object)
+    probabilities = np.array(list(INCENTIVES.values()))
+    written = {}
+    for i, year in enumerate(years):
+        if i:  # this year's staff: stayers of last year (less leavers), then joiners
+            staying = rng.random(len(people)) >= WORKBENCH_LEAVERS
+            stay, declined_before = people[staying], routes[staying] == "D"
+            joiners = np.arange(next_person, next_person + n - len(stay))
+            next_person += len(joiners)
+            draw = rng.random(len(stay))
+            a, b = WORKBENCH_ROUTES["A"], WORKBENCH_ROUTES["A"] + WORKBENCH_ROUTES["B"]
+            stay_routes = np.where(draw < a, "A", np.where(draw < b, "B", "D"))
+            # last year's decliners had their answers deleted: nothing to reuse, they answer anew
+            stay_routes = np.where(declined_before & (stay_routes == "A"), "B", stay_routes)
+            people, routes = np.concatenate([stay, joiners]), np.concatenate([stay_routes, np.full(len(joiners), "C")])
+            new = people[np.isin(routes, ["B", "C"])]
+            new_pats, new_legs = _template_legs(new, rng.choice(len(COMMUTES), len(new), p=weights), rng)
+            kept = people[routes == "A"]
+            patterns = pd.concat([patterns[patterns["person"].isin(kept)], new_pats], ignore_index=True)
+            legs = pd.concat([legs[legs["person"].isin(kept)], new_legs], ignore_index=True)
+        ids = pd.Series(people).map(lambda p: f"{(p * 0x9E3779B97F4A7C15 + 12345) % 2**64:016x}")
+        id_of = dict(zip(people, ids))
+        in_inv = routes != "D"
+        respondents = pd.DataFrame({
+            "respondent_id": ids, "year": year, "source_row": np.arange(1, len(people) + 1),
+            "submitted_at": pd.Timestamp(f"{year}-03-03 08:30"), "route": routes,
+            "department": DEPARTMENTS[(people * 7 + 3) % len(DEPARTMENTS)],
+            "attendance_days": np.where(in_inv, np.clip(np.round(rng.normal(200, 22, len(people))), 90, 248), np.nan),
+            "legs_source": np.where(~in_inv, "none", np.where(routes == "A", "carried_over", "survey")),
+            "in_inventory": in_inv})
+        members = set(people[in_inv])
+        year_pats = patterns[patterns["person"].isin(members)]
+        year_legs = legs[legs["person"].isin(members)]
+        answering = people[in_inv & (rng.random(len(people)) < WORKBENCH_ATTITUDE_SHARE)]
+        picks = rng.random((len(answering), len(codes))) < probabilities
+        who, which = np.nonzero(picks)
+        attitudes = pd.DataFrame({"respondent_id": pd.Series(answering[who]).map(id_of), "question": "incentive",
+                                  "code": codes[which], "free_text": pd.NA})
+        routes_count = {r: int((routes == r).sum()) for r in ("A", "B", "C", "D")}
+        report = {"year": year, "file": "generated", "walk_rule": "all_walks", "raw_rows": len(people),
+                  "accepted": int(in_inv.sum()), "declined": int((~in_inv).sum()), "duplicates": 0, "rejected": 0,
+                  "carried_over": routes_count["A"], "routes": routes_count, "patterns": len(year_pats),
+                  "legs": len(year_legs), "reconciles": True}
+        tables = {"respondents": respondents,
+                  "patterns": year_pats.assign(respondent_id=year_pats["person"].map(id_of)).drop(columns="person"),
+                  "legs": year_legs.assign(respondent_id=year_legs["person"].map(id_of)).drop(columns="person"),
+                  "attitudes": attitudes, "rejects": schemas.REJECTS.empty()}
+        ingest.save_year(Path(processed), year, tables, report)
+        written[year] = {"respondents": len(people), "in_inventory": int(in_inv.sum()), "legs": len(year_legs)}
+    return written
+
+
+def measure_workbench(n: int, work: Path, measures: tuple[str, ...] | None = None,
+                      breakdowns: tuple[str, ...] | None = None) -> dict:
+    """Seconds (wall and CPU) to open the workbench on five generated years of n respondents, and to draw each
+    view (the explore notebook's widget change: wb.view) for every measure x breakdown, all staff and one
+    department (or the given measures and breakdowns); the processed tables are generated first (not timed) and
+    removed after."""
+    import matplotlib.pyplot as plt
+
+    from helpers import workbench
+
+    processed = work / "processed"
+    try:
+        started = time.perf_counter()
+        written = workbench_years(n, processed)
+        generate_s = time.perf_counter() - started
+        wall, cpu = time.perf_counter(), time.process_time()
+        wb = workbench.open_workbench(processed)
+        opened = {"open_s": time.perf_counter() - wall, "open_cpu_s": time.process_time() - cpu}
+        a, b = wb.years[-2], wb.years[-1]
+        wall, cpu = time.perf_counter(), time.process_time()
+        wb.view(a, b)  # the first view also imports matplotlib and sets the fonts up: reported apart
+        plt.close("all")
+        opened |= {"first_view_s": time.perf_counter() - wall, "first_view_cpu_s": time.process_time() - cpu}
+        views, cpus = {}, {}
+        for department in (None, wb.departments()[0]):
+            for measure in measures or tuple(workbench.MEASURES):
+                for by in breakdowns or tuple(workbench.BREAKDOWNS):
+                    key = f"{measure}/{by}/{'one department' if department else 'all'}"
+                    wall, cpu = time.perf_counter(), time.process_time()
+                    wb.view(a, b, measure=measure, by=by, department=department)
+                    views[key], cpus[key] = time.perf_counter() - wall, time.process_time() - cpu
+                    plt.close("all")
+        wall = time.perf_counter()
+        wb.transitions(a, b)
+        wb.switchers(a, b, from_="car", to="public")
+        transitions_s = time.perf_counter() - wall
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    slowest = max(views, key=views.get)
+    return {"n": n, "years": list(written), "rows": written, "generate_s": generate_s, **opened,
+            "view_median_s": statistics.median(views.values()), "view_max_s": views[slowest],
+            "view_max_cpu_s": max(cpus.values()), "slowest_view": slowest, "views": len(views),
+            "transitions_s": transitions_s, "peak_rss_mb": _peak_rss_mb(), "load_average": os.getloadavg()}
+
+
 # --------------------------------------------------------------------------------------- the annual run
 
 def floor_notebook(folder: Path) -> Path:
@@ -612,6 +748,23 @@ def markdown(results: dict) -> str:
             lines.append(f"| {r['n']:,} | {r['notebooks']} x 2 | {r['seconds']:.1f} | {r['year_s'][str(PREV_YEAR)]:.1f} "
                          f"| {r['year_s'][str(YEAR)]:.1f} | {r['peak_process_mb']:,.0f} | {r['peak_all_mb']:,.0f} "
                          f"| {goal} |")
+    wb = results.get("workbench")
+    if wb:
+        lines += ["", f"Researcher's workbench (`helpers.open`): {len(wb['years'])} generated years of {wb['n']:,} "
+                      "respondents each (processed tables written by ingest.save_year; generation not timed). "
+                      f"View = `wb.view(a, b, measure, by, department)`, the explore notebook's redraw on a widget "
+                      f"change: {wb['views']} views (every measure x breakdown, all staff and one department). "
+                      f"Load average while measuring: {', '.join(f'{x:.1f}' for x in wb['load_average'])}.", "",
+                  "| step | wall s | CPU s | target |", "|---|---:|---:|---:|",
+                  f"| open (5 years) | {wb['open_s']:.2f} | {wb['open_cpu_s']:.2f} | < {TARGET_OPEN_S:.0f} s "
+                  f"({'met' if wb['open_s'] < TARGET_OPEN_S else 'NOT met'}) |",
+                  f"| first view (imports matplotlib, fonts) | {wb['first_view_s']:.2f} | {wb['first_view_cpu_s']:.2f} | |",
+                  f"| view, median | {wb['view_median_s']:.2f} | | < {TARGET_VIEW_S:.0f} s "
+                  f"({'met' if wb['view_median_s'] < TARGET_VIEW_S else 'NOT met'}) |",
+                  f"| view, slowest ({wb['slowest_view']}) | {wb['view_max_s']:.2f} | {wb['view_max_cpu_s']:.2f} "
+                  f"| < {TARGET_VIEW_S:.0f} s ({'met' if wb['view_max_s'] < TARGET_VIEW_S else 'NOT met'}) |",
+                  f"| transitions + switchers | {wb['transitions_s']:.2f} | | |", "",
+                  f"Peak memory {wb['peak_rss_mb']:,.0f} MiB."]
     run = results.get("annual_run")
     if run:
         lines += ["", "Annual run: `report.run_year(2025)` on the bundled sample (2024 already processed), "
@@ -652,6 +805,11 @@ def main(args) -> int:
             results["full_runs"].append(r)
             print(f"bench: full annual run on {n:,} staff: {r['seconds']:.1f} s, peak {r['peak_process_mb']:,.0f} MiB "
                   f"(largest process), {r['peak_all_mb']:,.0f} MiB (all)", file=sys.stderr, flush=True)
+        workbench_n = int(float(getattr(args, "workbench", 0) or 0))
+        if workbench_n:
+            print(f"bench: workbench, {len(WORKBENCH_YEARS)} years of {workbench_n:,} respondents ...",
+                  file=sys.stderr, flush=True)
+            results["workbench"] = _child("workbench", workbench_n, Path(tmp) / "workbench")
         if getattr(args, "full_run", True):
             print("bench: floor and annual run ...", file=sys.stderr, flush=True)
             results["floor"] = measure_floor(Path(tmp))
@@ -676,8 +834,8 @@ def _generate_step(n: int, work: Path) -> dict:
 
 
 STEPS = {"prepare": prepare, "measure": lambda n, work: measure(work), "generate": _generate_step,
-         "full_run": lambda n, work: full_run(work)}
+         "full_run": lambda n, work: full_run(work), "workbench": measure_workbench}
 
-if __name__ == "__main__":  # the subprocesses: python -m helpers.bench prepare|measure|generate|full_run N WORK
+if __name__ == "__main__":  # the subprocesses: python -m helpers.bench prepare|measure|generate|full_run|workbench N WORK
     _step, _n, _work = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     print(json.dumps(STEPS[_step](_n, _work), default=str))

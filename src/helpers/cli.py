@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--full-run-sizes", default="100000",
                        help="staff sizes of the full annual run (all notebooks, both years, HTML); '' for none")
     bench.add_argument("--out", type=Path, default=config.REPORTS / "bench")
+    bench.add_argument("--workbench", default="100000",
+                       help="respondents per year of the workbench section (5 generated years; 0 skips it)")
     return parser
 
 

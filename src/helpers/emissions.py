@@ -114,14 +114,36 @@ def distance_distribution(per_person: pd.DataFrame) -> pd.Series:
     return distance_bin(per_person["one_way_km"]).value_counts().reindex(list(DISTANCE_BIN_LABELS), fill_value=0)
 
 
-def by_mode(legs: pd.DataFrame, patterns: pd.DataFrame, per_person: pd.DataFrame,
-            factors: dict[str, float]) -> pd.DataFrame:
-    """Annual kgCO2e per mode: each leg's round trips weighted by pattern share and attendance days."""
+def leg_emissions(legs: pd.DataFrame, patterns: pd.DataFrame, per_person: pd.DataFrame,
+                  factors: dict[str, float]) -> pd.DataFrame:
+    """Every leg of the respondents in per_person with its share of their commuting days and its round trips'
+    daily_kgco2e, annual_kgco2e and annual_pkm (weighted by pattern share; annual: x attendance days)."""
     legs_f = attach_factors(legs, factors)
-    shares = pattern_shares(patterns)[["respondent_id", "pattern_no", "share"]]
-    frame = legs_f.merge(shares, on=["respondent_id", "pattern_no"]).merge(
-        per_person[["respondent_id", "attendance_days"]], on="respondent_id")
+    shares = pattern_shares(patterns)
+    # looked up on integer codes (respondent x pattern), as per_respondent(): much faster than text-key merges
+    people_key, shares_key, legs_key = id_codes(per_person["respondent_id"], shares["respondent_id"],
+                                                legs_f["respondent_id"])
+    width = int(max(shares["pattern_no"].max(), legs_f["pattern_no"].max(), 0)) + 1 if len(legs_f) else 1
+    pattern_pos = pd.Index(shares_key * width + shares["pattern_no"].to_numpy()).get_indexer(
+        legs_key * width + legs_f["pattern_no"].to_numpy())
+    person_pos = pd.Index(people_key).get_indexer(legs_key)
+    found = (pattern_pos >= 0) & (person_pos >= 0)
+    frame = legs_f[found].copy()
+    frame["share"] = shares["share"].to_numpy()[pattern_pos[found]]
+    frame["attendance_days"] = per_person["attendance_days"].to_numpy()[person_pos[found]]
     frame["daily_kgco2e"] = ROUND_TRIP * frame["emission_kgco2e"] * frame["share"]
     frame["annual_kgco2e"] = frame["daily_kgco2e"] * frame["attendance_days"]
     frame["annual_pkm"] = ROUND_TRIP * frame["distance_km"] * frame["share"] * frame["attendance_days"]
-    return frame.groupby("mode_id", as_index=False)[["daily_kgco2e", "annual_kgco2e", "annual_pkm"]].sum()
+    return frame.reset_index(drop=True)
+
+
+def mode_totals(leg_frame: pd.DataFrame) -> pd.DataFrame:
+    """daily_kgco2e, annual_kgco2e and annual_pkm per mode_id of a leg_emissions() frame."""
+    return leg_frame.groupby("mode_id", as_index=False, observed=True)[
+        ["daily_kgco2e", "annual_kgco2e", "annual_pkm"]].sum()
+
+
+def by_mode(legs: pd.DataFrame, patterns: pd.DataFrame, per_person: pd.DataFrame,
+            factors: dict[str, float]) -> pd.DataFrame:
+    """Annual kgCO2e per mode: each leg's round trips weighted by pattern share and attendance days."""
+    return mode_totals(leg_emissions(legs, patterns, per_person, factors))

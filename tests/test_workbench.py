@@ -1,0 +1,206 @@
+"""The researcher's workbench on the sample run: its numbers are the reports' (summary.json), its display tables
+are suppressed, its docstring examples run, and it names people only by pseudonym."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import re
+
+import pandas as pd
+import pytest
+
+import helpers
+from helpers import config, emissions, privacy, schemas, summary, workbench
+
+YEARS = (2024, 2025)
+
+
+@pytest.fixture(scope="module")
+def sample_root(pipeline_run, tmp_path_factory):
+    """A processed-data root whose dataset 'sample' is the session run's processed folder."""
+    root = tmp_path_factory.mktemp("processed_root")
+    (root / "sample").symlink_to(pipeline_run.processed_dir, target_is_directory=True)
+    return root
+
+
+@pytest.fixture(scope="module")
+def wb(pipeline_run):
+    return helpers.open(pipeline_run.processed_dir)
+
+
+@pytest.fixture(scope="module")
+def published(pipeline_run) -> dict[int, dict]:
+    return {y: json.loads((pipeline_run.out_dir / str(y) / "summary.json").read_text(encoding="utf-8")) for y in YEARS}
+
+
+def _nonzero(series: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in series.items() if v}
+
+
+def test_open_by_dataset_name_or_folder(sample_root, pipeline_run, monkeypatch):
+    monkeypatch.setattr(config, "PROCESSED", sample_root)
+    by_name = helpers.open("sample")
+    assert by_name.years == [2024, 2025]
+    assert helpers.open(pipeline_run.processed_dir, years=[114]).years == [2025]  # ROC years accepted
+    with pytest.raises(FileNotFoundError, match="no processed survey year in .*nowhere.*python -m helpers run"):
+        helpers.open("nowhere")
+    with pytest.raises(ValueError, match=r"year\(s\) \[2023\] not processed; processed years: \[2024, 2025\]"):
+        helpers.open("sample", years=[2023])
+    with pytest.raises(ValueError, match="year 2026 is not processed"):
+        by_name.compare(2025, 2026)
+
+
+def test_group_comparison_equals_the_reports(wb, published):
+    shares = wb.compare(2024, 2025, by="group", raw=True)
+    for y in YEARS:
+        assert shares[f"persons_{y}"].to_dict() == published[y]["main_modes"]
+        assert shares[f"legs_{y}"].to_dict() == published[y]["legs"]
+        assert shares[f"annual_kgco2e_{y}"].sum() == pytest.approx(published[y]["annual_total_kgco2e"], abs=1e-6)
+        assert shares[f"daily_kgco2e_{y}"].sum() == pytest.approx(published[y]["daily_total_kgco2e"], abs=1e-9)
+        assert shares[f"person_share_{y}"].sum() == pytest.approx(1.0)
+    # the published figures themselves (DOMAIN.md §5): 31.02% of legs public, 61.07% private main modes
+    assert round(100 * shares.loc["public", "leg_share_2025"], 2) == 31.02
+    assert round(100 * shares.loc["private", "person_share_2025"], 2) == 61.07
+    assert shares.loc["public", "persons_change"] == 44 - 45
+    assert shares.loc["private", "person_share_change"] == pytest.approx(80 / 131 - 83 / 137)
+
+
+def test_mode_distance_route_and_totals_equal_the_reports(wb, published):
+    modes = wb.compare(2024, 2025, by="mode", raw=True)
+    bins = wb.compare(2024, 2025, by="distance_bin", raw=True)
+    for y in YEARS:
+        assert _nonzero(modes[f"legs_{y}"]) == published[y]["leg_counts_by_mode"]
+        assert _nonzero(modes[f"persons_{y}"]) == published[y]["main_mode_counts_by_mode"]
+        assert bins[f"persons_{y}"].to_dict() == published[y]["distance_bins"]
+        totals = wb.totals(y)
+        for key in ("respondents", "daily_total_kgco2e", "annual_total_kgco2e", "mean_intensity_kgco2e_per_pkm",
+                    "ratio_intensity_kgco2e_per_pkm"):
+            assert totals[key] == pytest.approx(published[y][key], rel=1e-12), key
+    assert list(bins.index) == list(emissions.DISTANCE_BIN_LABELS)
+    routes = wb.compare(2024, 2025, by="route", raw=True)
+    assert _nonzero(routes["persons_2025"]) == {r: n for r, n in published[2025]["routes"].items() if r != "D"}
+    assert round(wb.totals(2025)["annual_total_kgco2e"], 2) == 44950.43  # the study's figure
+
+
+def test_department_breakdown_equals_the_emissions_report(wb, pipeline_run):
+    per = summary.year_results(pipeline_run.processed_dir, 2025).per_person  # what 02_emissions tabulates
+    expected = per.groupby("department")["annual_kgco2e"].agg(["size", "sum"])
+    depts = wb.compare(2024, 2025, by="department", raw=True)
+    assert depts["persons_2025"].to_dict() == expected["size"].to_dict()
+    assert depts["annual_kgco2e_2025"].to_dict() == pytest.approx(expected["sum"].to_dict())
+    one = depts.index[0]
+    within = wb.compare(2024, 2025, by="group", department=one, raw=True)
+    assert within["persons_2025"].sum() == depts.loc[one, "persons_2025"]
+    assert within["annual_kgco2e_2025"].sum() == pytest.approx(depts.loc[one, "annual_kgco2e_2025"])
+    with pytest.raises(ValueError, match="department\\(s\\) \\['無此單位'\\] not in"):
+        wb.compare(2024, 2025, department="無此單位")
+
+
+def test_persons_and_legs_tables(wb, published):
+    people, legs = wb.persons(), wb.legs()
+    assert people.groupby("year").size().to_dict() == {y: published[y]["respondents"] for y in YEARS}
+    assert legs.groupby("year").size().to_dict() == {y: sum(published[y]["legs"].values()) for y in YEARS}
+    assert people["respondent_id"].str.fullmatch(r"[0-9a-f]{16}").all()
+    assert not people.isna().any().any() and not legs.isna().any().any()
+    assert (people.loc[people["route"] == "A", "basis"] == "carried_over").all()
+    # per person, the legs' annual kgCO2e add up to the person's
+    per_leg = legs.groupby(["year", "respondent_id"])["annual_kgco2e"].sum()
+    per_person = people.set_index(["year", "respondent_id"])["annual_kgco2e"]
+    pd.testing.assert_series_equal(per_leg.sort_index(), per_person.sort_index(), check_names=False)
+
+
+def test_display_tables_suppress_small_cells_per_year(wb):
+    raw = wb.compare(2024, 2025, by="mode", measure="main_share", raw=True)
+    shown = wb.compare(2024, 2025, by="mode", measure="main_share")
+    k = wb.min_cell
+    label = shown.columns[0]
+    for y, count_col in zip(YEARS, [c for c in shown.columns if c.endswith("人數")]):
+        share_col = next(c for c in shown.columns if c.startswith(config.year_label(y)) and "Main-mode" in c)
+        for mode, row in zip(raw.index, shown.itertuples(index=False)):
+            count = raw.loc[mode, f"persons_{y}"]
+            cells = dict(zip(shown.columns, row))
+            if count < k:
+                assert cells[count_col] == f"<{k}" and cells[share_col] == privacy.SUPPRESSED_DERIVED
+            else:
+                assert cells[count_col] == f"{count:,}"
+                assert cells[share_col] == f"{raw.loc[mode, f'person_share_{y}']:.2%}"
+    small = (raw["persons_2024"] < k) | (raw["persons_2025"] < k)
+    assert small.any() and (shown.loc[small.to_numpy(), shown.columns[-1]] == privacy.SUPPRESSED_DERIVED).all()
+    assert shown[label].iloc[0] == "高鐵"
+
+
+def test_transitions_and_switchers_follow_stayers_by_pseudonym(wb, pipeline_run):
+    stayers = wb.stayers(2024, 2025)
+    people = wb.persons()
+    ids = {y: set(people.loc[people["year"] == y, "respondent_id"]) for y in YEARS}
+    assert set(stayers["respondent_id"]) == ids[2024] & ids[2025]
+    moves = wb.transitions(2024, 2025, by="mode", raw=True)
+    assert int(moves.to_numpy().sum()) == len(stayers)
+    route_a = stayers[stayers["route"] == "A"]
+    assert (route_a["main_mode_2024"] == route_a["main_mode_2025"]).all()  # a reused commute cannot change
+    moved = wb.switchers(2024, 2025, from_="private", to="public")
+    assert len(moved) == int(moves.loc[["motorcycle_petrol"], ["mrt_new_taipei"]].to_numpy().sum()) > 0
+    assert moved["main_group_2024"].eq("private").all() and moved["main_group_2025"].eq("public").all()
+    assert set(moved["route"]) <= {"B"}  # only a changed commute (route B) can move
+    assert wb.switchers(2024, 2025, from_="car", to="public").empty  # nobody left the car in the sample
+    shown = wb.transitions(2024, 2025)
+    cells = shown.iloc[:, 1:].to_numpy().ravel()
+    assert all(c == f"<{wb.min_cell}" or int(c.replace(",", "")) >= wb.min_cell for c in cells)
+    # no employee number from the raw export anywhere in what the workbench returns
+    raw = pd.read_csv(pipeline_run.raw_dir / "2025" / "survey.csv", dtype=str, encoding="utf-8-sig")
+    numbers = set(raw["員工編號"].dropna())
+    for frame in (people, wb.legs(), stayers, moved):
+        text = frame.astype(str).to_numpy().ravel()
+        assert not numbers & set(text)
+    with pytest.raises(ValueError, match="mode selector 'boat'"):
+        wb.switchers(2024, 2025, from_="boat")
+
+
+def test_view_draws_only_shown_categories_and_exports_safely(wb, tmp_path):
+    view = wb.view(2024, 2025, measure="main_share", by="mode")
+    pd.testing.assert_frame_equal(view.table, wb.compare(2024, 2025, by="mode", measure="main_share"))
+    raw = view.raw
+    shown = ((raw["persons_2024"] >= wb.min_cell) & (raw["persons_2025"] >= wb.min_cell)).sum()
+    axes = view.figure.axes[0]
+    assert len(axes.patches) == 2 * shown and len(axes.get_xticklabels()) == shown
+    assert "不顯示" in axes.get_title()
+    csv_path, xlsx_path = wb.export(view, tmp_path)
+    back = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert list(back.columns) == list(view.table.columns) and back.shape == view.table.shape
+    assert pd.read_excel(xlsx_path, dtype=str, engine="openpyxl").shape == view.table.shape
+
+
+def test_hostile_department_names_are_neutralised_in_exports(pipeline_run, tmp_path):
+    processed = tmp_path / "processed"
+    for y in YEARS:
+        (processed / str(y)).mkdir(parents=True)
+        for path in (pipeline_run.processed_dir / str(y)).glob("*"):
+            if path.is_file():
+                (processed / str(y) / path.name).write_bytes(path.read_bytes())
+        path = processed / str(y) / "respondents.parquet"
+        frame = schemas.read_table(schemas.RESPONDENTS, path)
+        first = frame["department"].dropna().iloc[0]
+        frame["department"] = frame["department"].replace({first: "=HYPERLINK(\"http://x\")"})
+        schemas.write_table(frame, schemas.RESPONDENTS, path)
+    hostile = helpers.open(processed)
+    view = hostile.view(2024, 2025, measure="annual_kgco2e", by="department")
+    csv_path, xlsx_path = hostile.export(view, tmp_path / "out")
+    text = csv_path.read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and not re.search(r"(^|,)=HYPERLINK", text, re.M)
+    cells = pd.read_excel(xlsx_path, dtype=str, engine="openpyxl").iloc[:, 0].tolist()
+    assert "'=HYPERLINK(\"http://x\")" in cells
+    assert workbench.neutralise_formulas(pd.DataFrame({"x": ["-1", "+a", "@b", "\tc", "ok", 3.5]}))["x"].tolist() == [
+        "'-1", "'+a", "'@b", "'\tc", "ok", 3.5]
+
+
+def test_docstring_examples_run(sample_root, monkeypatch):
+    monkeypatch.setattr(config, "PROCESSED", sample_root)
+    globs = {"helpers": helpers, "wb": helpers.open("sample")}
+    out: list[str] = []
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    tests = [t for t in doctest.DocTestFinder().find(workbench, globs=globs) if t.examples]
+    for test in tests:
+        runner.run(test, out=out.append)
+    assert runner.tries >= 8, f"only {runner.tries} examples found"
+    assert runner.failures == 0, "".join(out)
