@@ -28,8 +28,8 @@ report: setup ## run the notebooks for 2024 2025 (or YEARS="...") and render the
 test: setup ## run the test suite
 	$(PYTHON) -m pytest
 
-lab: setup ## open JupyterLab on notebooks/ with the project's venv
-	$(VENV)/bin/jupyter lab notebooks/
+lab: setup ## open JupyterLab on notebooks/ (explore.ipynb first) with the project's venv
+	cd notebooks && $(CURDIR)/$(VENV)/bin/jupyter lab explore.ipynb
 
 bench: setup ## scale benchmark (python -m helpers bench)
 	$(PYTHON) -m helpers bench

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import doctest
 import json
+import os
 import re
 
+import nbformat
 import pandas as pd
 import pytest
 
 import helpers
-from helpers import config, emissions, privacy, schemas, summary, workbench
+from helpers import config, emissions, privacy, report, schemas, summary, workbench
 
 YEARS = (2024, 2025)
 
@@ -204,3 +206,39 @@ def test_docstring_examples_run(sample_root, monkeypatch):
         runner.run(test, out=out.append)
     assert runner.tries >= 8, f"only {runner.tries} examples found"
     assert runner.failures == 0, "".join(out)
+
+
+def test_explore_notebook_parameters_are_read_by_papermill():
+    papermill = pytest.importorskip("papermill")
+    found = papermill.inspect_notebook(str(config.NOTEBOOKS / "explore.ipynb"))
+    assert set(found) == {"processed_dir", "year_a", "year_b", "measure", "breakdown", "department", "switch_from",
+                          "switch_to", "min_cell", "main_mode_rule", "export_dir"}
+    assert all(p["help"] for p in found.values())
+
+
+def test_explore_notebook_runs_headless_and_is_not_a_report(pipeline_run, tmp_path, monkeypatch):
+    path = config.NOTEBOOKS / "explore.ipynb"
+    assert path.exists() and path.name not in [nb.path.name for nb in report.discover()]  # not in the annual run
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(config.ROOT / "src"),
+                                                                   os.environ.get("PYTHONPATH")])))
+    executed, export = tmp_path / "explore.ipynb", tmp_path / "export"
+    report.execute_notebook(path, executed, {"processed_dir": str(pipeline_run.processed_dir),
+                                             "export_dir": str(export), "department": ""})
+    nb = nbformat.read(executed, as_version=4)
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert not [o for o in outputs if o.get("name") == "stderr"], "warnings or errors printed"
+    text = json.dumps(outputs, ensure_ascii=False)
+    static = [o for o in nb.cells[-1].outputs]  # the default view, shown statically at the end
+    assert sum("image/png" in o.get("data", {}) for o in static) == 1
+    html_tables = [o["data"]["text/html"] for o in static if "text/html" in o.get("data", {})]
+    assert len(html_tables) == 3 and "33.59%" in html_tables[0] and "61.07%" in html_tables[0]
+    assert "代號 Pseudonym" in html_tables[2] and re.search(r"[0-9a-f]{16}", html_tables[2])
+    assert "nan" not in " ".join(html_tables).lower() and "Traceback" not in text
+    assert sorted(p.suffix for p in export.iterdir()) == [".csv", ".xlsx"]
+    exporting = next(cell for cell in nb.cells if "wb.export(" in cell.source)
+    assert [o["data"].keys() for o in exporting.outputs] == [{"text/markdown", "text/plain"}]  # no stray chart
+    raw = pd.read_csv(pipeline_run.raw_dir / "2025" / "survey.csv", dtype=str, encoding="utf-8-sig")
+    assert not [n for n in raw["員工編號"].dropna().unique() if n in text]
+    report.render_html(executed, tmp_path / "explore.html")
+    assert "33.59%" in (tmp_path / "explore.html").read_text(encoding="utf-8")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
@@ -83,9 +84,59 @@ class View:
     selection: dict
     title: str
     table: pd.DataFrame  # display-ready, suppressed: this is what may be shown or exported
-    figure: object  # a matplotlib Figure of the shown (unsuppressed) categories
     raw: pd.DataFrame = field(repr=False)  # compare(..., raw=True): unsuppressed numbers, for analysis only
     notes: list[str] = field(default_factory=list)
+    chart: pd.DataFrame = field(default=None, repr=False)  # what the chart draws: the shown categories only
+    draw: object = field(default=None, repr=False)  # chart -> matplotlib Figure
+
+    @cached_property
+    def figure(self):
+        """The chart (a matplotlib Figure), drawn on first use: exporting a view draws nothing."""
+        return self.draw(self.chart)
+
+
+@dataclass
+class TransitionView:
+    """The stayers' view: main-mode transitions (suppressed) and the switchers from one mode set to another."""
+
+    selection: dict
+    title: str
+    matrix: pd.DataFrame  # display-ready, suppressed
+    switchers: pd.DataFrame  # by pseudonym: department, main mode and annual kgCO2e in both years
+    notes: list[str] = field(default_factory=list)
+
+
+def show(view: View | TransitionView) -> None:
+    """Display a view in a notebook: title, table(s), chart, notes (the chart is closed after, so it shows once)."""
+    from IPython.display import Markdown, display
+
+    display(Markdown(f"### {view.title}"))
+    if isinstance(view, View):
+        display(tables.show(view.table))
+        display(view.figure)
+        import matplotlib.pyplot as plt
+
+        plt.close(view.figure)
+    else:
+        display(tables.show(view.matrix, caption="留任者主運具移轉 Stayers' main mode, year a (rows) to year b"))
+        display(tables.show(view.switchers, caption=f"轉換者 Switchers: {len(view.switchers):,} 人（以代號識別）"))
+    for note in view.notes:
+        display(Markdown(note))
+
+
+def live(output, draw, controls: dict) -> None:
+    """Show draw(**values of the controls) in an ipywidgets Output now and again whenever a control changes.
+
+    `draw` is e.g. Workbench.view or Workbench.transition_view; `controls` maps its argument names to widgets.
+    """
+    def redraw(change=None):
+        with output:
+            output.clear_output(wait=True)
+            show(draw(**{name: control.value for name, control in controls.items()}))
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    redraw()
 
 
 def resolve(source: str | Path) -> Path:
@@ -336,6 +387,34 @@ class Workbench:
         moved = both[both[f"main_mode_{a}"].isin(origin) & both[f"main_mode_{b}"].isin(target)]
         return moved.sort_values(["department", "respondent_id"]).reset_index(drop=True)
 
+    def transition_view(self, a: int | str, b: int | str, from_: str | Iterable[str] = "car",
+                        to: str | Iterable[str] = "public", by: str = "group",
+                        department: str | Iterable[str] | None = None) -> TransitionView:
+        """The explore notebook's stayers' view: transitions(a, b, by) for display and switchers(a, b, from_, to)
+        with zh-TW headers and mode names, by pseudonym only."""
+        a, b = self.year(a), self.year(b)
+        depts = _departments(department)
+        moved = self.switchers(a, b, from_=from_, to=to, department=depts)
+        shown = pd.DataFrame({
+            "代號 Pseudonym": moved["respondent_id"].astype(str),
+            "單位 Department": moved["department"].astype(str),
+            f"{a} 主運具": moved[f"main_mode_{a}"].astype(str).map(tables.mode_label),
+            f"{b} 主運具": moved[f"main_mode_{b}"].astype(str).map(tables.mode_label),
+            f"{a} 年排放 kgCO2e": moved[f"annual_kgco2e_{a}"].map(tables.fmt_kg),
+            f"{b} 年排放 kgCO2e": moved[f"annual_kgco2e_{b}"].map(tables.fmt_kg),
+        })
+        who = "、".join(depts) if depts else "全體"
+        moves = f"{selector_label(from_)} → {selector_label(to)}"
+        title = f"留任者的運具轉換 Stayers: {config.year_label(a)} → {config.year_label(b)}（{who}；{moves}）"
+        stayers = len(self.stayers(a, b, depts))
+        notes = [f"兩年度皆在盤查中的留任者 {stayers:,} 人" if stayers >= self.min_cell
+                 else f"兩年度皆在盤查中的留任者少於 {self.min_cell} 人",
+                 "路徑 A（沿用去年資料）者的主運具與前一年相同；轉換只可能出現在重新填答（路徑 B）者。"
+                 " Route-A respondents reuse last year's commute, so only re-answered commutes can change.",
+                 privacy.suppression_note(self.min_cell)]
+        selection = {"a": a, "b": b, "from_": from_, "to": to, "by": by, "department": depts}
+        return TransitionView(selection, title, self.transitions(a, b, by=by, department=depts), shown, notes)
+
     # ------------------------------------------------------------------------------------------ views
     def view(self, a: int | str, b: int | str, measure: str = "main_share", by: str = "group",
              department: str | Iterable[str] | None = None) -> View:
@@ -345,8 +424,6 @@ class Workbench:
         >>> v.title
         '年排放量 Annual emissions：2024（民國113年） 與 2025（民國114年），依 單程距離 One-way distance（全體）'
         """
-        from helpers import plots
-
         a, b = self.year(a), self.year(b)
         m = _measure(measure)
         depts = _departments(department)
@@ -356,25 +433,12 @@ class Workbench:
         title = f"{m.label}：{config.year_label(a)} 與 {config.year_label(b)}，依 {BREAKDOWNS[by]}（{who}）"
         small = (raw[f"{m.count}_{a}"] < self.min_cell) | (raw[f"{m.count}_{b}"] < self.min_cell)
         scale = 100 if m.share else 1
-        long = pd.concat([pd.DataFrame({"category": [category_label(by, c) for c in raw.index[~small]],
-                                        "year": config.year_label(y),
-                                        "value": raw.loc[~small, f"{m.value}_{y}"].to_numpy() * scale})
-                          for y in (a, b)], ignore_index=True)
-        plots.setup(font_warning=False)
-        unit = "%" if m.share else m.unit
+        chart = pd.concat([pd.DataFrame({"category": [category_label(by, c) for c in raw.index[~small]],
+                                         "year": config.year_label(y),
+                                         "value": raw.loc[~small, f"{m.value}_{y}"].to_numpy() * scale})
+                           for y in (a, b)], ignore_index=True)
         hidden = f"（{int(small.sum())} 類少於 {self.min_cell} 人，不顯示）" if small.any() else ""
-        wide = by in ("mode", "department")
-        figure = plots.grouped_bar(long, "category", "value", "year", title=f"{m.label}{hidden}",
-                                   xlabel=BREAKDOWNS[by], ylabel=f"{m.label.split()[0]} ({unit})",
-                                   colours={config.year_label(a): "#999999", config.year_label(b): plots.NEUTRAL},
-                                   hue_labels={config.year_label(y): config.year_label(y) for y in (a, b)},
-                                   value_format="{:,.1f}" if m.share or m.value != "mean_intensity_kgco2e_per_pkm"
-                                   else "{:.3f}", figsize=(10, 5) if wide else None)
-        if wide:
-            for label in figure.axes[0].get_xticklabels():
-                label.set_rotation(30)
-                label.set_horizontalalignment("right")
-            figure.tight_layout()
+        draw = partial(_chart, m=m, by=by, years=(a, b), title=f"{m.label}{hidden}")
         notes = [privacy.suppression_note(self.min_cell)]
         if m.value == "leg_share" or "legs" in m.extra:
             walk = tables.walk_rule_note(self.results[b].report.get("walk_rule", "all_walks"),
@@ -385,7 +449,7 @@ class Workbench:
             notes.append("運具類別與運具：人數、平均強度與距離依各人的旅次主運具歸類；運具次數與排放量依各段的運具歸類。"
                          " Persons, intensity and distance by main mode; legs and emissions by each leg's mode.")
         selection = {"a": a, "b": b, "measure": measure, "by": by, "department": depts}
-        return View(selection, title, table, figure, raw, notes)
+        return View(selection, title, table, raw, notes, chart, draw)
 
     def export(self, view: View, folder: str | Path, stem: str | None = None) -> list[Path]:
         """Write a view's display table (suppressed) as CSV (UTF-8 with BOM, for Excel) and XLSX into `folder`;
@@ -450,6 +514,25 @@ def mode_set(selector: str | Iterable[str]) -> set[str]:
                      f"{sorted(MODE_SETS)} or a mode id {ids}")
 
 
+SET_LABELS = {"car": "汽車（全部）Car", "motorcycle": "機車（全部）Motorcycle", "mrt": "捷運（全部）MRT",
+              "bus": "公車（全部）City bus", "taxi": "計程車 Taxi"}
+
+
+def selector_label(selector: str | Iterable[str]) -> str:
+    """Display name of a mode selector: a group, a named set, a mode id, or a list of these."""
+    if not isinstance(selector, str):
+        return "、".join(selector_label(s) for s in selector)
+    if selector in reference.GROUPS:
+        return tables.group_label(selector)
+    return SET_LABELS.get(selector) or tables.mode_label(selector)
+
+
+def mode_selectors() -> list[tuple[str, str]]:
+    """(label, selector) of every mode selector for a drop-down: groups, named sets, then each mode."""
+    values = list(reference.GROUPS) + list(MODE_SETS) + reference.modes()["mode_id"].tolist()
+    return [(selector_label(v), v) for v in values]
+
+
 def category_label(by: str, category: str) -> str:
     """Display label of a breakdown category (zh-TW, with English where the reports have it)."""
     if by == "group":
@@ -461,6 +544,26 @@ def category_label(by: str, category: str) -> str:
     if by == "distance_bin":
         return f"{category} km"
     return str(category)
+
+
+def _chart(chart: pd.DataFrame, m: Measure, by: str, years: tuple[int, int], title: str):
+    """Grouped bars of a view's shown categories, year a in grey and year b in the house blue."""
+    from helpers import plots
+
+    plots.setup(font_warning=False)
+    a, b = (config.year_label(y) for y in years)
+    wide = by in ("mode", "department")
+    figure = plots.grouped_bar(chart, "category", "value", "year", title=title, xlabel=BREAKDOWNS[by],
+                               ylabel=f"{m.label.split()[0]} ({'%' if m.share else m.unit})",
+                               colours={a: "#999999", b: plots.NEUTRAL}, hue_labels={a: a, b: b},
+                               value_format="{:.3f}" if m.value == "mean_intensity_kgco2e_per_pkm" else "{:,.1f}",
+                               figsize=(10, 5) if wide else None)
+    if wide:
+        for label in figure.axes[0].get_xticklabels():
+            label.set_rotation(30)
+            label.set_horizontalalignment("right")
+        figure.tight_layout()
+    return figure
 
 
 def _check_by(by: str) -> None:
