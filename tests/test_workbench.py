@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 import helpers
-from helpers import config, emissions, privacy, report, schemas, summary, workbench
+from helpers import config, emissions, privacy, report, schemas, summary, tables, workbench
 
 YEARS = (2024, 2025)
+HOSTILE = "<b>$\\frac{1}{$</b>"  # a department name typed as markup and as matplotlib math
 
 
 @pytest.fixture(scope="module")
@@ -182,11 +183,14 @@ def test_hostile_department_names_are_neutralised_in_exports(pipeline_run, tmp_p
                 (processed / str(y) / path.name).write_bytes(path.read_bytes())
         path = processed / str(y) / "respondents.parquet"
         frame = schemas.read_table(schemas.RESPONDENTS, path)
-        first = frame["department"].dropna().iloc[0]
-        frame["department"] = frame["department"].replace({first: "=HYPERLINK(\"http://x\")"})
+        first, second = sorted(frame["department"].dropna().unique())[:2]
+        frame["department"] = frame["department"].replace({first: "=HYPERLINK(\"http://x\")", second: HOSTILE})
         schemas.write_table(frame, schemas.RESPONDENTS, path)
     hostile = helpers.open(processed)
     view = hostile.view(2024, 2025, measure="annual_kgco2e", by="department")
+    view.figure.canvas.draw()  # a "$" in a label must not start matplotlib's math mode (it would raise)
+    assert HOSTILE in [t.get_text().replace("\\$", "$") for t in view.figure.axes[0].get_xticklabels()]
+    assert "<b>" not in tables.show(view.table).to_html() and "&lt;b&gt;" in tables.show(view.table).to_html()
     csv_path, xlsx_path = hostile.export(view, tmp_path / "out")
     text = csv_path.read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text and not re.search(r"(^|,)=HYPERLINK", text, re.M)
@@ -236,6 +240,10 @@ def test_explore_notebook_runs_headless_and_is_not_a_report(pipeline_run, tmp_pa
     assert "代號 Pseudonym" in html_tables[2] and re.search(r"[0-9a-f]{16}", html_tables[2])
     assert "nan" not in " ".join(html_tables).lower() and "Traceback" not in text
     assert sorted(p.suffix for p in export.iterdir()) == [".csv", ".xlsx"]
+    # the live outputs (the widgets' drawings) are saved as widget state: the view, then the stayers' view
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    drawn = [[set(o["data"]) for o in w["state"]["outputs"]] for w in state.values() if w["model_name"] == "OutputModel"]
+    assert len(drawn) == 2 and {"image/png", "text/plain"} in drawn[0] and sum("text/html" in d for d in drawn[1]) == 2
     exporting = next(cell for cell in nb.cells if "wb.export(" in cell.source)
     assert [o["data"].keys() for o in exporting.outputs] == [{"text/markdown", "text/plain"}]  # no stray chart
     raw = pd.read_csv(pipeline_run.raw_dir / "2025" / "survey.csv", dtype=str, encoding="utf-8-sig")

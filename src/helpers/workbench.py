@@ -106,37 +106,57 @@ class TransitionView:
     notes: list[str] = field(default_factory=list)
 
 
-def show(view: View | TransitionView) -> None:
-    """Display a view in a notebook: title, table(s), chart, notes (the chart is closed after, so it shows once)."""
-    from IPython.display import Markdown, display
+def parts(view: View | TransitionView) -> list:
+    """What a view shows, in order: its title (Markdown), table(s), chart, notes (Markdown)."""
+    from IPython.display import Markdown
 
-    display(Markdown(f"### {view.title}"))
+    shown = [Markdown(f"### {tables.md(view.title)}")]  # titles hold department names: typed text, made inert
     if isinstance(view, View):
-        display(tables.show(view.table))
-        display(view.figure)
-        import matplotlib.pyplot as plt
-
-        plt.close(view.figure)
+        shown += [tables.show(view.table), view.figure]
     else:
-        display(tables.show(view.matrix, caption="留任者主運具移轉 Stayers' main mode, year a (rows) to year b"))
-        display(tables.show(view.switchers, caption=f"轉換者 Switchers: {len(view.switchers):,} 人（以代號識別）"))
-    for note in view.notes:
-        display(Markdown(note))
+        shown += [tables.show(view.matrix, caption="留任者主運具移轉 Stayers' main mode, year a (rows) to year b"),
+                  tables.show(view.switchers, caption=f"轉換者 Switchers: {len(view.switchers):,} 人（以代號識別）")]
+    return shown + [Markdown(note) for note in view.notes]
+
+
+def show(view: View | TransitionView) -> None:
+    """Display a view in a notebook (the chart is closed after, so that it shows once)."""
+    from IPython.display import display
+
+    for part in parts(view):
+        display(part)
+    _close(view)
 
 
 def live(output, draw, controls: dict) -> None:
     """Show draw(**values of the controls) in an ipywidgets Output now and again whenever a control changes.
 
     `draw` is e.g. Workbench.view or Workbench.transition_view; `controls` maps its argument names to widgets.
+    The output's content is set as data (its `outputs`), not captured with `with output:`, which can leave a
+    notebook executed without a front end (papermill) waiting for ever.
     """
+    from IPython import get_ipython
+
+    formatter = get_ipython().display_formatter
+
     def redraw(change=None):
-        with output:
-            output.clear_output(wait=True)
-            show(draw(**{name: control.value for name, control in controls.items()}))
+        view = draw(**{name: control.value for name, control in controls.items()})
+        bundles = [formatter.format(part) for part in parts(view)]
+        _close(view)
+        output.outputs = tuple({"output_type": "display_data", "data": data, "metadata": metadata}
+                               for data, metadata in bundles)
 
     for control in controls.values():
         control.observe(redraw, names="value")
     redraw()
+
+
+def _close(view: View | TransitionView) -> None:
+    """Close a view's chart once shown (pyplot would show an open figure again at the end of the cell)."""
+    if isinstance(view, View) and "figure" in view.__dict__:
+        import matplotlib.pyplot as plt
+
+        plt.close(view.figure)
 
 
 def resolve(source: str | Path) -> Path:
@@ -553,6 +573,8 @@ def _chart(chart: pd.DataFrame, m: Measure, by: str, years: tuple[int, int], tit
     plots.setup(font_warning=False)
     a, b = (config.year_label(y) for y in years)
     wide = by in ("mode", "department")
+    # category labels may be typed text (departments): a "$" must not start matplotlib's math mode
+    chart = chart.assign(category=chart["category"].str.replace("$", r"\$", regex=False))
     figure = plots.grouped_bar(chart, "category", "value", "year", title=title, xlabel=BREAKDOWNS[by],
                                ylabel=f"{m.label.split()[0]} ({'%' if m.share else m.unit})",
                                colours={a: "#999999", b: plots.NEUTRAL}, hue_labels={a: a, b: b},
