@@ -62,7 +62,7 @@ def test_group_comparison_equals_the_reports(wb, published):
         assert shares[f"annual_kgco2e_{y}"].sum() == pytest.approx(published[y]["annual_total_kgco2e"], abs=1e-6)
         assert shares[f"daily_kgco2e_{y}"].sum() == pytest.approx(published[y]["daily_total_kgco2e"], abs=1e-9)
         assert shares[f"person_share_{y}"].sum() == pytest.approx(1.0)
-    # the published figures themselves (DOMAIN.md §5): 31.02% of legs public, 61.07% private main modes
+    # the published figures themselves (docs/METHOD.md): 31.02% of legs public, 61.07% private main modes
     assert round(100 * shares.loc["public", "leg_share_2025"], 2) == 31.02
     assert round(100 * shares.loc["private", "person_share_2025"], 2) == 61.07
     assert shares.loc["public", "persons_change"] == 44 - 45
@@ -243,6 +243,7 @@ def test_explore_notebook_runs_headless_and_is_not_a_report(pipeline_run, tmp_pa
     # the live outputs (the widgets' drawings) are saved as widget state: the view, then the stayers' view
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     drawn = [[set(o["data"]) for o in w["state"]["outputs"]] for w in state.values() if w["model_name"] == "OutputModel"]
+    drawn.sort(key=lambda parts: sum("text/html" in d for d in parts))  # the view (1 table), the stayers' (2)
     assert len(drawn) == 2 and {"image/png", "text/plain"} in drawn[0] and sum("text/html" in d for d in drawn[1]) == 2
     exporting = next(cell for cell in nb.cells if "wb.export(" in cell.source)
     assert [o["data"].keys() for o in exporting.outputs] == [{"text/markdown", "text/plain"}]  # no stray chart
