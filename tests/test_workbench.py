@@ -8,6 +8,7 @@ import json
 import os
 import re
 
+import matplotlib.pyplot as plt
 import nbformat
 import pandas as pd
 import pytest
@@ -52,6 +53,8 @@ def test_open_by_dataset_name_or_folder(sample_root, pipeline_run, monkeypatch):
         helpers.open("sample", years=[2023])
     with pytest.raises(ValueError, match="year 2026 is not processed"):
         by_name.compare(2025, 2026)
+    with pytest.raises(ValueError, match="min_cell = 1: small-cell suppression needs at least 2"):
+        helpers.open("sample", min_cell=1)
 
 
 def test_group_comparison_equals_the_reports(wb, published):
@@ -158,6 +161,19 @@ def test_transitions_and_switchers_follow_stayers_by_pseudonym(wb, pipeline_run)
         assert not numbers & set(text)
     with pytest.raises(ValueError, match="mode selector 'boat'"):
         wb.switchers(2024, 2025, from_="boat")
+
+
+@pytest.mark.parametrize("measure", list(workbench.MEASURES))
+@pytest.mark.parametrize("by", list(workbench.BREAKDOWNS))
+def test_every_view_is_drawn(wb, measure, by):
+    view = wb.view(2024, 2025, measure=measure, by=by, department=wb.departments()[0])
+    assert view.figure.axes[0].get_title() and len(view.table) == len(view.raw)
+    cells = view.table.iloc[:, 1:].to_numpy().ravel()
+    assert not [c for c in cells if "nan" in str(c).lower()]
+    walking = [n for n in view.notes if "walking rule" in n]
+    assert bool(walking) == (measure == "leg_share")  # the 2024 form did not ask for walks under 500 m
+    assert not walking or ("2024" in walking[0] and "2025" in walking[0])
+    plt.close(view.figure)
 
 
 def test_view_draws_only_shown_categories_and_exports_safely(wb, tmp_path):

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import config, emissions, modeshare, privacy, reference, schemas, summary, tables
+from helpers import config, emissions, modeshare, preflight, privacy, reference, schemas, summary, tables
 
 UNKNOWN_DEPARTMENT = "（未填）"  # respondents who left the department blank
 BREAKDOWNS = {  # breakdown -> its label; group and mode count legs by their own mode, persons by their main mode
@@ -183,6 +183,7 @@ def processed_years(folder: Path) -> list[int]:
 def open_workbench(source: str | Path = config.DEFAULT_DATASET, years: Iterable[int | str] | None = None,
                    main_mode_rule: str = "longest", min_cell: int = 3) -> Workbench:
     """Open a dataset's processed years (all, or `years`, Gregorian or ROC) and compute its tables once."""
+    _min_cell(min_cell)  # before the work of loading
     folder = resolve(source)
     found = processed_years(folder)
     wanted = found if years is None else sorted({config.to_gregorian(y) for y in years})
@@ -198,11 +199,9 @@ class Workbench:
 
     def __init__(self, processed_dir: Path, results: dict[int, summary.YearResults], main_mode_rule: str,
                  min_cell: int = 3):
-        if int(min_cell) < 1:
-            raise ValueError(f"min_cell = {min_cell}: the smallest cell shown must be at least 1")
         self.processed_dir = Path(processed_dir)
         self.main_mode_rule = main_mode_rule
-        self.min_cell = int(min_cell)
+        self.min_cell = _min_cell(min_cell)
         self.results = results  # year -> summary.YearResults (the reports' results of that year)
         persons = {y: _persons(r) for y, r in results.items()}
         # one set of categories for every year, so that years compare and concatenate as categoricals
@@ -462,7 +461,7 @@ class Workbench:
         notes = [privacy.suppression_note(self.min_cell)]
         if m.value == "leg_share" or "legs" in m.extra:
             walk = tables.walk_rule_note(self.results[b].report.get("walk_rule", "all_walks"),
-                                         self.results[a].report.get("walk_rule", "all_walks"))
+                                         self.results[a].report.get("walk_rule", "all_walks"), b, a)
             if walk:
                 notes.append(walk)
         if by in MODE_BREAKDOWNS:
@@ -586,6 +585,13 @@ def _chart(chart: pd.DataFrame, m: Measure, by: str, years: tuple[int, int], tit
             label.set_horizontalalignment("right")
         figure.tight_layout()
     return figure
+
+
+def _min_cell(value: int) -> int:
+    if int(value) < preflight.MIN_CELL_FLOOR:
+        raise ValueError(f"min_cell = {value}: small-cell suppression needs at least {preflight.MIN_CELL_FLOOR} "
+                         "(1 would show every count), as for the reports; the default is 3")
+    return int(value)
 
 
 def _check_by(by: str) -> None:
