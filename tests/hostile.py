@@ -32,7 +32,7 @@ FORMULAS = ["=cmd|' /C calc'!A0", "+HYPERLINK(\"http://evil.example\")", "-2+3+c
 EMAIL = "bob.lin@example.com"
 PHONES = ["0912-345-678", "(02)2345-6789", "+886 912 345 678"]
 ADDRESS = "臺北市中正區忠孝西路一段49號"
-SMALL_UNITS = {"一人單位": 1, "兩人單位": 2}  # departments of 1 and 2 persons (small-cell suppression)
+SMALL_UNITS = {"一人單位": 1}  # a department of 1 person (small-cell suppression; units of 2: test_suppression)
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
@@ -68,10 +68,10 @@ def make_hostile_raw(src: Path, dst: Path) -> Path:
     barrier, incentive = survey.columns[-2], survey.columns[-1]
     route_a = survey.index[survey[route].str.startswith("A")].tolist()
     route_c = survey.index[survey[route].str.startswith("C")].tolist()
-    # departments: markup names of 3 persons each (shown), and units of 1 and 2 persons (suppressed)
+    # departments: markup names of 4 persons (shown) and of 3 (pooled with the unit of 1 person)
     rows = iter(route_a)
-    for name in [MARKUP[m] for m in ("XSS1", "XSS2", "XSS4", "XSS5")]:
-        for _ in range(3):
+    for name, size in ((MARKUP["XSS1"], 4), (MARKUP["XSS2"], 4), (MARKUP["XSS4"], 4), (MARKUP["XSS5"], 3)):
+        for _ in range(size):
             survey.loc[next(rows), dept] = name
     for name, size in SMALL_UNITS.items():
         for _ in range(size):

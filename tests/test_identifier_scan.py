@@ -146,3 +146,20 @@ def test_no_identifiers_in_outputs(pipeline_run):
     log = pipeline_run.processed_dir.parent / "destruction_log"
     hits = scan_for_identifiers(folders + ([log] if log.exists() else []), found)
     assert hits == [], "\n".join(hits[:50])
+
+
+def test_no_typed_in_personal_data_in_outputs(hostile_run):
+    """Respondents typed e-mails, phone numbers, staff numbers, names and an address into answers, distance cells
+    and claims (tests/hostile.py): none of it reaches processed files, executed notebooks or reports."""
+    from hostile import typed_personal_data
+
+    typed = typed_personal_data(hostile_run.raw_dir)
+    found = raw_identifiers(hostile_run.raw_dir)
+    assert set(typed["email"]) <= found["email"]  # the typed e-mail is found in the raw answers
+    assert set(typed["name"]) <= found["name"] and set(typed["employee_no"]) <= found["employee_no"]
+    found |= {"phone": set(typed["phone"]), "address": set(typed["address"])}
+    hits = scan_for_identifiers([hostile_run.processed_dir, hostile_run.out_dir], found)
+    assert hits == [], "\n".join(hits[:50])
+    # the answers themselves are kept, with the identifying span masked
+    attitudes = pd.read_parquet(hostile_run.processed_dir / "2025" / "attitudes.parquet")
+    assert "要接送小孩 [已遮蔽]" in set(attitudes["free_text"].dropna().str.split(", ").explode())

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import config, factors, ingest, privacy, reference, tables
-from helpers.schemas import REJECTS, Column, Schema, atomic_write_bytes, read_table, write_table
+from helpers.schemas import REJECTS, Column, Schema, atomic_write_bytes, read_table, write_csv, write_table
 
 # ----------------------------------------------------------------------------------------------- constants
 
@@ -908,6 +908,14 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
     }
     sanity_check_outputs(table, rides, long_trips, report)
 
+    # personal data typed into the export (addresses, phone numbers, colleagues' names and numbers) is masked
+    # before anything is written
+    masker = privacy.Masker(ingest.year_identifiers(raw_year_dir, _survey_mapping(year)))
+    for frame, columns in ((table, ("origin", "destination", "origin_station", "destination_station")),
+                           (long_trips, ("origin_station", "destination_station")), (all_rejects, ("value", "reason"))):
+        for column in columns:
+            frame[column] = masker.mask(frame[column])
+
     write_table(table, CLAIMS, out_dir / "claims.parquet")
     write_table(rides, RIDES, out_dir / "rides.parquet")
     write_table(long_trips, LONG_TRIPS, out_dir / "long_trips.parquet")
@@ -915,6 +923,14 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
     atomic_write_bytes(out_dir / "report.json",
                        (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return report
+
+
+def _survey_mapping(year: int) -> dict | None:
+    """The survey form mapping of the year (for the identifiers its files hold), or None when there is none."""
+    try:
+        return ingest.load_mapping(year)
+    except FileNotFoundError:
+        return None
 
 
 def sanity_check_outputs(claims: pd.DataFrame, rides: pd.DataFrame, long_trips: pd.DataFrame, report: dict) -> None:
@@ -1255,8 +1271,7 @@ def pilot_comparison(summary: dict, year: int) -> pd.DataFrame | None:
 def write_review_csv(claims: pd.DataFrame, path: Path) -> Path:
     """Write the claims needing review (no applicant id; raw data row to find them) as UTF-8-BOM CSV for Excel."""
     out = review_list(claims).drop(columns=["applicant"]).rename(columns=COLUMN_LABELS)
-    atomic_write_bytes(Path(path), out.to_csv(index=False, lineterminator="\n").encode("utf-8-sig"))
-    return Path(path)
+    return write_csv(out, Path(path))
 
 
 def method_note(year: int, reference_dir: Path | None = None) -> str:

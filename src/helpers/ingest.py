@@ -28,7 +28,7 @@ import pandas as pd
 from helpers import config, privacy, reference
 from helpers.inventory import roster
 from helpers.schemas import (ATTITUDES, LEGS, MAX_DISTANCE_KM, PATTERNS, REJECTS, RESPONDENTS, STAFF, read_table,
-                             write_table)
+                             write_csv, write_table)
 
 FIRST_DATA_ROW = 2  # rows are reported as a spreadsheet shows them: the header is row 1
 ATTITUDE_FIELDS = ("alternative", "barrier", "incentive")
@@ -466,6 +466,58 @@ def read_attendance(path: Path, mapping: dict, key: bytes, rejects: Rejects) -> 
     return out[~dup].drop(columns="_row").reset_index(drop=True)
 
 
+def year_identifiers(raw_year: Path, mapping: dict | None, survey: pd.DataFrame | None = None) -> set[str]:
+    """Employee numbers, e-mails and names in a year's raw files (survey export, attendance and roster workbooks,
+    expense claims and long trips): what privacy.Masker hides wherever a respondent types them.
+
+    `survey`: the export already read (else it is read here). Files that are absent are skipped.
+    """
+    raw_year = Path(raw_year)
+    found: set[str] = set()
+    wanted = {_norm_header(h) for h in privacy.NAME_HEADERS}
+
+    def take(frame: pd.DataFrame, headers: set[str]) -> None:
+        for column in frame.columns:
+            if _norm_header(column) in headers:
+                found.update(clean_text(frame[column]).dropna().unique())
+
+    if mapping is not None:
+        cols = mapping["columns"]
+        heads = wanted | {_norm_header(cols[k]) for k in ("employee_no", "email") if k in cols}
+        heads |= {_norm_header(c) for c in mapping.get("personal_columns", [])}
+        path = raw_year / mapping.get("survey_file", "survey.csv")
+        if survey is None and path.exists():
+            survey = read_export(path)[0]
+        if survey is not None:
+            take(survey, heads)
+        books = {(spec["file"], spec["sheet"]): spec["columns"]["employee_no"]
+                 for spec in (mapping.get("attendance"), mapping.get("roster")) if spec}
+        for (name, sheet), emp_header in books.items():
+            if (raw_year / name).exists():
+                try:
+                    frame = pd.read_excel(raw_year / name, sheet_name=sheet, dtype=str, engine=xlsx_engine())
+                except Exception:  # noqa: BLE001 - the reader of that file names its problem
+                    continue
+                take(frame, wanted | {_norm_header(emp_header)})
+    bt_mapping = reference.load_yaml(config.REFERENCE / "business_travel" / "claims_mapping.yaml")
+    for section in ("claims", "long_trips"):
+        spec = bt_mapping.get(section) or {}
+        fields = spec.get("fields") or {}
+        heads = wanted | {_norm_header(h) for f in ("employee_no", "applicant_name")
+                          for h in (fields.get(f) or {}).get("headers", [])}
+        for name in spec.get("files") or []:
+            path = raw_year / name
+            if not path.exists():
+                continue
+            try:
+                frame = (pd.read_excel(path, dtype=str, engine=xlsx_engine()) if path.suffix.lower() != ".csv"
+                         else read_export(path)[0])
+            except Exception:  # noqa: BLE001 - business-travel ingestion names the file's problem
+                continue
+            take(frame, heads)
+    return found
+
+
 def carryover_dir(processed_dir: Path, year: int) -> Path:
     """Where a year's reusable commute answers live (read by next year's route A)."""
     return Path(processed_dir) / "carryover" / str(year)
@@ -509,6 +561,8 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
         raise IngestError(f"{survey_path}: the export has a header row but no answers; export it again after the "
                           "survey has answers")
     rejects = Rejects([])
+    # personal data typed into answers is masked before anything is written
+    masker = privacy.Masker(year_identifiers(raw_year, mapping, survey))
     # a record with more or fewer cells than the header: its cells cannot be trusted to sit in their columns
     if cells is not None:
         misshapen = pd.Series((cells != 0) & (cells != header_cells), index=survey.index)
@@ -630,7 +684,7 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     respondents = pd.DataFrame({
         "respondent_id": survey["respondent_id"], "year": year, "source_row": survey["_row"],
         "submitted_at": survey["submitted_at"], "route": survey["route"],
-        "department": clean_text(survey[cols["department"]]) if "department" in cols else pd.NA,
+        "department": masker.mask(clean_text(survey[cols["department"]])) if "department" in cols else pd.NA,
         "attendance_days": survey["attendance_days"].where(in_inv),
         "legs_source": np.where(~in_inv, "none", np.where(survey["route"] == "A", "carried_over", "survey")),
         "in_inventory": in_inv,
@@ -640,8 +694,10 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     legs = legs[isin_ids(legs["respondent_id"], members)][LEGS.names]
     answers = ["respondent_id"] + [cols[q] for q in ATTITUDE_FIELDS if q in cols]
     attitudes = code_attitudes(survey.loc[in_inv, answers], mapping, cols)
+    attitudes["free_text"] = masker.mask(attitudes["free_text"])
 
     rej = rejects.frame()
+    rej["value"] = masker.mask(rej["value"])
     # name columns as the export spells them (matching compared NFKC-normalised headers)
     in_survey = rej["file"] == file
     rej.loc[in_survey, "column"] = rej.loc[in_survey, "column"].replace(survey_headers)
@@ -725,7 +781,7 @@ def save_year(processed_dir: Path, year: int, tables: dict[str, pd.DataFrame], r
                    "rejects": REJECTS, "staff": STAFF}
         for name, frame in tables.items():
             write_table(frame, schemas[name], tmp / f"{name}.parquet")
-        tables["rejects"].to_csv(tmp / "rejects.csv", index=False, encoding="utf-8-sig")
+        write_csv(tables["rejects"], tmp / "rejects.csv")
         (tmp / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         carry = tmp / "_carryover"
         write_table(tables["patterns"], PATTERNS, carry / "patterns.parquet")

@@ -172,6 +172,73 @@ def hide_pseudonyms(values: pd.Series, prefix: str = "填答者") -> pd.Series:
     return text.mask(is_id, report_sequence(text.where(is_id), prefix))
 
 
+# ---------------------------------------------------------------- personal data typed into free text
+MASK = "[已遮蔽]"  # replaces an identifying span; the rest of the text stays readable
+NAME_HEADERS = ("姓名", "申請人", "申請人姓名")  # name columns of personnel files and expense exports
+EMAIL_PATTERN = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# a run of digits with phone separators, kept when it holds 8-15 digits: 0912-345-678, (02)2345-6789, +886 ...
+PHONE_PATTERN = re.compile(r"(?<![A-Za-z0-9])\+?\(?\d[\d\s\-()]{6,}\d(?![A-Za-z0-9])")
+# employee-number shapes: 1-3 letters then 4-8 digits (T10037, E90001), not inside a longer code
+EMPLOYEE_NO_PATTERN = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{1,3}-?\d{4,8}(?![A-Za-z0-9])")
+# street addresses: a road (路/街/大道, optional 段) with its numbers (巷/弄/號/樓), or a lane with numbers;
+# city and district before the road stay readable
+_ROAD = r"[^\W\d_A-Za-z市縣區鄉鎮村里]{1,8}(?:路|街|大道)(?:[一二三四五六七八九十\d]+段)?"
+ADDRESS_PATTERN = re.compile(rf"{_ROAD}(?:\d+(?:之\d+)?[巷弄號樓])+|\d+巷(?:\d+(?:之\d+)?[弄號樓])*")
+TOKEN_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+class Masker:
+    """Masks personal data in free text: e-mails, phone numbers, employee-number shapes, street addresses, and
+    every employee number and name it is given (those present in the year's raw files)."""
+
+    def __init__(self, identifiers=()):
+        idents = {unicodedata.normalize("NFKC", str(v)).strip() for v in identifiers if v is not None}
+        idents = {v for v in idents if v and v.lower() not in ("nan", "none")}
+        self.codes = {v.upper() for v in idents if TOKEN_PATTERN.fullmatch(v)}
+        names = {v for v in idents if not TOKEN_PATTERN.fullmatch(v) and "@" not in v and len(v) >= 2}
+        # a colleague is also named by the given name: the last two characters of a three-character name
+        names |= {v[1:] for v in names if len(v) == 3 and all("\u4e00" <= c <= "\u9fff" for c in v)}
+        self.names = names
+        self.name_lengths = sorted({len(v) for v in names}, reverse=True)
+        self.emails = {v.lower() for v in idents if "@" in v}
+
+    def mask_text(self, text: str) -> str:
+        """One text with every identifying span replaced by MASK."""
+        text = unicodedata.normalize("NFKC", text)
+        text = EMAIL_PATTERN.sub(MASK, text)
+        text = PHONE_PATTERN.sub(lambda m: MASK if 8 <= sum(c.isdigit() for c in m.group()) <= 15 else m.group(), text)
+        text = ADDRESS_PATTERN.sub(MASK, text)
+        text = EMPLOYEE_NO_PATTERN.sub(MASK, text)
+        text = TOKEN_PATTERN.sub(lambda m: MASK if m.group().upper() in self.codes else m.group(), text)
+        if self.names:
+            text = self._mask_names(text)
+        return text
+
+    def _mask_names(self, text: str) -> str:
+        out, i = [], 0
+        while i < len(text):
+            for length in self.name_lengths:
+                if text[i:i + length] in self.names:
+                    out.append(MASK)
+                    i += length
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
+
+    def mask(self, values: pd.Series) -> pd.Series:
+        """A text column with personal data masked (each distinct text once); NA stays NA."""
+        codes, uniques = pd.factorize(values.astype("string"))
+        masked = pd.array([self.mask_text(str(v)) for v in uniques], dtype="string")
+        return pd.Series(masked.take(codes, allow_fill=True), index=values.index, name=values.name)
+
+
+def mask_personal(values: pd.Series, identifiers=()) -> pd.Series:
+    """Free text with personal data replaced by MASK ("要接送小孩 [已遮蔽]"): see Masker."""
+    return Masker(identifiers).mask(values)
+
+
 # ---------------------------------------------------------------- small-cell suppression
 SUPPRESSED_DERIVED = "—"  # a share, emission or other figure computed from a suppressed count
 
@@ -215,6 +282,73 @@ def suppress_small(data: pd.DataFrame | pd.Series, k: int = 3, count_cols: list[
     return frame
 
 
+SUPPRESSED_SECONDARY = "×"  # hidden, of any size, so that no small cell can be worked out from a published total
+POOLED_LABEL = "其他單位（合併）"
+
+
+def interval_given_total(lower: list[float], upper: list[float], total: float) -> list[tuple[float, float]]:
+    """Feasible range of each hidden cell when the hidden cells add up to `total` and each lies in its bounds."""
+    lo_sum, hi_sum = sum(lower), sum(upper)
+    return [(max(lo, total - (hi_sum - hi)), min(hi, total - (lo_sum - lo))) for lo, hi in zip(lower, upper)]
+
+
+def suppress_with_totals(counts: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+    """Display copy of a table of counts whose row totals are published (on the page or in summary.json).
+
+    Cells under k show "<k" (primary suppression), unless the row total would then give one of them away (a single
+    hidden cell, or bounds that leave one value: "<3" cells adding up to 0 or to 2 x 2). Such a row hides its small
+    cells and the next-smallest other cells as SUPPRESSED_SECONDARY (complementary suppression), a mark that says
+    nothing about the size of the cell, until no hidden cell follows from the total (at least two hidden cells
+    with a positive sum). A reader is assumed to know that "<k" is 0..k-1 and that every count is at least 0.
+    """
+    k = int(k)
+    if k < 1:
+        raise ValueError(f"k = {k}: the smallest cell shown must be at least 1")
+    values = counts.astype("int64")
+    shown = values.astype(object).map(lambda v: f"{v:,d}")
+    for r in range(len(values)):
+        row = values.iloc[r].to_numpy()
+        small = [j for j in range(len(row)) if row[j] < k]
+        if not small:
+            continue
+        ranges = interval_given_total([0] * len(small), [k - 1] * len(small), float(row[small].sum()))
+        if all(lo < hi for lo, hi in ranges):
+            for j in small:
+                shown.iat[r, j] = f"<{k}"
+            continue
+        hidden = set(small)
+        visible = sorted((j for j in range(len(row)) if j not in hidden), key=lambda j: (row[j], j))
+        while visible and (len(hidden) < 2 or row[sorted(hidden)].sum() == 0):
+            hidden.add(visible.pop(0))
+        for j in hidden:
+            shown.iat[r, j] = SUPPRESSED_SECONDARY
+    return shown
+
+
+def pool_small_units(frame: pd.DataFrame, unit: str, count: str, k: int = 3, label: str = POOLED_LABEL) -> pd.DataFrame:
+    """A breakdown by unit with every unit of fewer than k persons pooled into one row `label` (numeric columns
+    summed), so that no small unit's figures can be worked out from the total: the pool holds at least two units
+    and k persons (the next-smallest units join it when needed). Units of k or more keep their own rows."""
+    k = int(k)
+    ordered = frame.sort_values([count, unit], kind="stable")
+    small = ordered[count] < k
+    if not small.any() or len(frame) < 2:
+        return frame.copy()
+    n_pool = int(small.sum())
+    while n_pool < len(ordered) and (n_pool < 2 or ordered[count].iloc[:n_pool].sum() < k):
+        n_pool += 1
+    pool, kept = ordered.iloc[:n_pool], frame.loc[frame.index.difference(ordered.index[:n_pool])]
+    row = {c: (pool[c].sum() if pd.api.types.is_numeric_dtype(pool[c]) else pd.NA) for c in frame.columns}
+    row[unit] = label
+    return pd.concat([kept.loc[frame.index.intersection(kept.index)], pd.DataFrame([row])], ignore_index=True)
+
+
+def pooling_note(k: int = 3, label: str = POOLED_LABEL) -> str:
+    """The legend under a pooled breakdown (Traditional Chinese, with English)."""
+    return (f"少於 {k} 人的單位合併為「{label}」（至少兩個單位、{k} 人以上），以免由合計反推個人。"
+            f" Units of fewer than {k} persons are pooled into one row of at least two units and {k} persons.")
+
+
 def _suppress_counts(values: pd.Series, k: int, label: str) -> pd.Series:
     numbers = pd.to_numeric(values, errors="raise")
     text = numbers.map(lambda v: "" if pd.isna(v) else f"{v:,.0f}" if float(v).is_integer() else f"{v:,}")
@@ -223,8 +357,10 @@ def _suppress_counts(values: pd.Series, k: int, label: str) -> pd.Series:
 
 def suppression_note(k: int = 3) -> str:
     """The legend to print under a suppressed table (Traditional Chinese, with English)."""
-    return (f"「<{k}」表示少於 {k} 人，不顯示實數；「{SUPPRESSED_DERIVED}」表示該列由少於 {k} 人計算而不顯示。"
-            f" Cells of fewer than {k} persons are shown as <{k}; figures derived from them as {SUPPRESSED_DERIVED}.")
+    return (f"「<{k}」表示少於 {k} 人，不顯示實數；「{SUPPRESSED_DERIVED}」表示該列由少於 {k} 人計算而不顯示；"
+            f"「{SUPPRESSED_SECONDARY}」表示為免由合計反推少於 {k} 人之值而一併隱藏（不表示大小）。"
+            f" Cells of fewer than {k} persons are shown as <{k}; figures derived from them as {SUPPRESSED_DERIVED};"
+            f" {SUPPRESSED_SECONDARY}: hidden too (any size), so that no small cell can be worked out from a total.")
 
 
 # ---------------------------------------------------------------- destruction records

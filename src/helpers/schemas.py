@@ -194,6 +194,35 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+# Text a spreadsheet would run as a formula (OWASP CSV injection): = + - @ tab CR at the start of a cell.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    """Text for a CSV/XLSX cell that no spreadsheet runs as a formula: a leading = + - @ tab or CR gets a single
+    quote (OWASP), the rest of the value shown as it was."""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell passed through safe_cell (numbers, dates and blanks unchanged)."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_object_dtype(out[column]) or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].map(lambda v: safe_cell(v) if isinstance(v, str) else v).astype(out[column].dtype)
+    out.columns = [safe_cell(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """The product's one CSV writer (files people open in Excel): UTF-8 with BOM, formulas neutralised, CRLF line
+    ends as RFC 4180 (a cell holding a line break or carriage return is then quoted), atomic."""
+    data = neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
+    atomic_write_bytes(Path(path), data)
+    return Path(path)
+
+
 def write_table(frame: pd.DataFrame, schema: Schema, path: Path) -> pd.DataFrame:
     """Validate and write a table as parquet atomically; returns the validated frame."""
     checked = schema.validate(frame, source=str(path))

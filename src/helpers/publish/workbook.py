@@ -21,7 +21,8 @@ import nbformat
 import pandas as pd
 
 from helpers import business_travel, config, emissions, factors, reference, summary, tables
-from helpers.schemas import atomic_write_bytes
+from helpers.schemas import FORMULA_PREFIXES, atomic_write_bytes  # noqa: F401  (FORMULA_PREFIXES: tests use it here)
+from helpers.schemas import safe_cell as safe_text  # the one formula neutraliser of every CSV/XLSX written
 
 WORKBOOK_FILE = "inventory.xlsx"
 REGISTER_SHEET = "類別三排放源"
@@ -72,8 +73,6 @@ SUBCATEGORIES = {"commuting": ("員工通勤", "類別7"), "short_trips": ("商�
 # Excel sheet names: at most 31 characters, none of []:*?/\
 SHEET_NAME_MAX = 31
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
-# Text a spreadsheet would run as a formula (OWASP CSV injection): = + - @ tab CR at the start.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Number text as the report tables show it (tables.fmt_*): 1,234.56  131  31.02%  +0.23  -6.00  0.0833
 NUMBER_TEXT = re.compile(r"^(?P<sign>[+-])?(?P<int>0|[1-9]\d{0,2}(?:,\d{3})*|[1-9]\d*)(?:\.(?P<dec>\d+))?(?P<pct>%)?$")
 BLANK_TEXT = {"", "—", "-", "–"}
@@ -262,12 +261,6 @@ def _numeric_columns(columns: list[str], rows: list[list]) -> set[int]:
 def _is_suppressed(cell) -> bool:
     """A small-cell marker such as '<3' (privacy.suppress_small): stays text in a numeric column."""
     return isinstance(cell, str) and re.fullmatch(r"<\d+", cell.strip()) is not None
-
-
-def safe_text(value) -> str:
-    """Text for a spreadsheet cell that no spreadsheet runs as a formula: a leading = + - @ tab or CR gets '."""
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def sheet_title(page: str, number: int, caption: str, year: int, taken: set[str]) -> str:
