@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import config, emissions, modeshare, preflight, privacy, reference, schemas, summary, tables
+from helpers.schemas import neutralise_formulas  # the one formula neutraliser of every CSV/XLSX written
 
 UNKNOWN_DEPARTMENT = "（未填）"  # respondents who left the department blank
 BREAKDOWNS = {  # breakdown -> its label; group and mode count legs by their own mode, persons by their main mode
@@ -503,18 +504,6 @@ class Workbench:
 
 
 EXTRA_LABELS = {"legs": "運具次數 Legs"}
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy whose text cells (and headers) starting with = + - @ tab or CR get a leading ' (spreadsheets would
-    run them as formulas); numbers stay numbers."""
-    def safe(value):
-        return "'" + value if isinstance(value, str) and value.startswith(FORMULA_START) else value
-
-    out = frame.map(safe)
-    out.columns = [safe(str(c)) for c in frame.columns]
-    return out
 
 
 def mode_set(selector: str | Iterable[str]) -> set[str]:
