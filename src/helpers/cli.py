@@ -90,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError):
             pass
         return EXIT_BROKEN_PIPE
+    except RuntimeError as exc:
+        from helpers.runguard import LockedError
+        if not isinstance(exc, LockedError):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except KeyboardInterrupt:
         print("error: interrupted; the previous report and processed data of the year being run are kept",
               file=sys.stderr)

@@ -726,11 +726,16 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     report["route_a_with_commute"] = route_a_with_commute
     report["route_a_unmatched"] = int(len(route_a) - carried)
     report["timestamps_outside_year"] = int(outside.sum())
+    # the raw files as read: checked again when the report is published (report.run_year)
+    report["input_files"] = privacy.describe_files(
+        list(dict.fromkeys([survey_path, att_path] + ([raw_year / mapping["roster"]["file"]] if "roster" in mapping else []))),
+        root=Path(raw_dir))
     tables = {"respondents": respondents, "patterns": pats, "legs": legs, "attitudes": attitudes, "rejects": rej}
     if staff is not None:
         tables["staff"] = staff
-    save_year(Path(processed_dir), year, tables, report)
     decliners = respondents.loc[~in_inv, "respondent_id"]
+    check_decliners(Path(processed_dir), year - 1, decliners, survey_path)
+    save_year(Path(processed_dir), year, tables, report)
     if len(decliners):
         remove_from_carryover(Path(processed_dir), year - 1, decliners, reason=f"route D in the {year} survey")
     return report
@@ -784,8 +789,9 @@ def save_year(processed_dir: Path, year: int, tables: dict[str, pd.DataFrame], r
         write_csv(tables["rejects"], tmp / "rejects.csv")
         (tmp / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         carry = tmp / "_carryover"
-        write_table(tables["patterns"], PATTERNS, carry / "patterns.parquet")
-        write_table(tables["legs"], LEGS, carry / "legs.parquet")
+        # a deletion in the log stays deleted: people who asked (route D) are not put back by a re-ingest
+        write_table(_without_deleted(processed_dir, year, tables["patterns"]), PATTERNS, carry / "patterns.parquet")
+        write_table(_without_deleted(processed_dir, year, tables["legs"]), LEGS, carry / "legs.parquet")
         if report.get("key_fingerprint"):
             (carry / privacy.KEY_FINGERPRINT_FILE).write_text(report["key_fingerprint"] + "\n", encoding="ascii")
         _swap(tmp / "_carryover", carryover_dir(processed_dir, year))
@@ -813,28 +819,68 @@ def _swap(new: Path, final: Path) -> None:
 
 
 def remove_from_carryover(processed_dir: Path, year: int, respondent_ids: pd.Series, reason: str) -> int:
-    """Delete people's reusable answers from a year's carry-over store and record the deletion.
+    """Delete people's reusable answers from a year's carry-over store and record the deletion, once.
 
-    The record (privacy.destruction_log_for(processed_dir)) holds the store files' hashes from before the
-    deletion, the number of people and rows, and a digest of the pseudonyms, never the pseudonyms themselves.
+    Only people who have rows in the store are deleted and recorded (a re-run finds them gone and records
+    nothing). The record (privacy.destruction_log_for(processed_dir)) holds the store files' hashes from before
+    the deletion, the number of people and rows, and one digest per person (privacy.subject_digest), with which
+    every later re-ingest of that year drops them again; never the pseudonyms themselves.
     """
     store = carryover_dir(processed_dir, year)
     if not (store / "legs.parquet").exists():
         return 0
     files = [store / "patterns.parquet", store / "legs.parquet"]
+    frames = {name: read_table(schema, store / f"{name}.parquet") for name, schema in (("patterns", PATTERNS),
+                                                                                        ("legs", LEGS))}
+    hits = {name: isin_ids(frame["respondent_id"], respondent_ids) for name, frame in frames.items()}
+    found = sorted(set(frames["patterns"].loc[hits["patterns"], "respondent_id"])
+                   | set(frames["legs"].loc[hits["legs"], "respondent_id"]))
+    if not found:
+        return 0
     before = privacy.describe_files(files, root=Path(processed_dir))
-    removed = 0
-    for name, schema in (("patterns", PATTERNS), ("legs", LEGS)):
-        frame = read_table(schema, store / f"{name}.parquet")
-        hit = isin_ids(frame["respondent_id"], respondent_ids)
-        removed += int(hit.sum())
-        if hit.any():
-            write_table(frame[~hit], schema, store / f"{name}.parquet")
+    removed = int(sum(hit.sum() for hit in hits.values()))
+    # the record first: a deletion never happens unrecorded
     privacy.record_destruction(privacy.destruction_log_for(processed_dir),
-                               what=f"carry-over store {year}: patterns and legs of {len(respondent_ids)} person(s) "
-                                    f"({removed} rows)", reason=reason, files=before, subjects=list(respondent_ids),
+                               what=f"carry-over store {year}: patterns and legs of {len(found)} person(s) "
+                                    f"({removed} rows)", reason=reason, files=before, subjects=found,
+                               store_year=int(year), subject_digests=privacy.subject_digest(found),
                                processed_dir=str(Path(processed_dir).resolve()))
+    for (name, frame), schema in zip(frames.items(), (PATTERNS, LEGS)):
+        if hits[name].any():
+            write_table(frame[~hits[name]], schema, store / f"{name}.parquet")
     return removed
+
+
+def _without_deleted(processed_dir: Path, year: int, frame: pd.DataFrame) -> pd.DataFrame:
+    """frame without the people whose carry-over answers of `year` the destruction log says were deleted."""
+    deleted = privacy.deleted_subjects(privacy.destruction_log_for(processed_dir), year)
+    if not deleted or frame.empty:
+        return frame
+    ids = frame["respondent_id"].drop_duplicates()
+    gone = ids[pd.Series(privacy.subject_digest(ids), index=ids.index).isin(deleted)]
+    return frame[~isin_ids(frame["respondent_id"], gone)]
+
+
+def check_decliners(processed_dir: Path, year: int, decliners: pd.Series, survey_path: Path) -> None:
+    """Route D of `year + 1`: everyone who answered in `year` must be in its carry-over store or already deleted.
+
+    Someone who answered last year but is in neither was pseudonymised differently (another key, another
+    numbering) or the store was altered: their deletion would silently do nothing, so the run stops.
+    """
+    previous = Path(processed_dir) / str(year) / "respondents.parquet"
+    store = carryover_dir(processed_dir, year)
+    if not len(decliners) or not previous.exists() or not (store / "patterns.parquet").exists():
+        return
+    answered = read_table(RESPONDENTS, previous).query("in_inventory")["respondent_id"]
+    asked = decliners[isin_ids(decliners, answered)]
+    in_store = isin_ids(asked, read_table(PATTERNS, store / "patterns.parquet")["respondent_id"])
+    deleted = privacy.deleted_subjects(privacy.destruction_log_for(processed_dir), year)
+    logged = pd.Series(privacy.subject_digest(asked), index=asked.index).isin(deleted)
+    lost = int((~in_store & ~logged).sum())
+    if lost:
+        raise IngestError(f"{survey_path}: {lost} route-D respondent(s) answered in {year} but have no record in "
+                          f"{store} to delete and no logged deletion: the store was made with another key or was "
+                          "altered. Nothing was written")
 
 
 def load_year(processed_dir: Path, year: int) -> dict[str, pd.DataFrame]:

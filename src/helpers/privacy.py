@@ -439,6 +439,28 @@ def record_destruction(log: Path, what: str, reason: str, files: list[Path] | li
     return record
 
 
+def subject_digest(pseudonyms) -> list[str]:
+    """One digest per person for the destruction log (sha256 of a fixed label and the pseudonym, 16 hex): lets a
+    later re-ingest find and drop the same people again, without the log holding their pseudonyms."""
+    return [hashlib.sha256(b"deleted:" + str(p).encode()).hexdigest()[:16] for p in pseudonyms]
+
+
+def deleted_subjects(log: Path, store_year: int) -> set[str]:
+    """Digests of everyone whose reusable answers the log says were deleted from the carry-over store of a year."""
+    log = Path(log)
+    if not log.exists():
+        return set()
+    out: set[str] = set()
+    for line in log.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if record.get("store_year") == int(store_year):
+            out.update(record.get("subject_digests", []))
+    return out
+
+
 # ---------------------------------------------------------------- retention and purge
 RETENTION_FILE = "retention.yaml"
 

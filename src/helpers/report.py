@@ -14,18 +14,20 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 import nbformat
 
-from helpers import config
+from helpers import config, privacy, runguard
 
 KERNEL_NAME = "python3"
 KERNEL_ARGUMENTS = ["--log-level=ERROR"]  # the kernel's own start-up warnings are not the report's business
@@ -320,6 +322,8 @@ def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: 
     if not notebooks:
         raise RunError(f"no NN_*.ipynb notebooks found in {Path(notebooks_dir or config.NOTEBOOKS).resolve()}")
     out.mkdir(parents=True, exist_ok=True)
+    processed = Path(processed_dir).resolve()
+    processed.mkdir(parents=True, exist_ok=True)
     final, failed_dir = out / str(year), out / f"{year}.failed"
     stage = Path(tempfile.mkdtemp(prefix=f".{year}.tmp-", dir=out))
     stage.chmod(0o755)  # mkdtemp makes it private; the published report is not
@@ -336,10 +340,17 @@ def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: 
         "min_accepted_share": float(min_accepted_share),
     }
     # a private folder for the run, where helpers.summary.year_results keeps each year's results for the others
+    # (inside the processed folder, whose data it holds; a killed run's is removed by the next run)
     from helpers.summary import RESULTS_CACHE_ENV
 
-    cache, previous = tempfile.mkdtemp(prefix="workbench-results-"), os.environ.get(RESULTS_CACHE_ENV)
-    os.environ[RESULTS_CACHE_ENV] = cache  # inherited by the kernels started below
+    cache, previous = processed / runguard.CACHE_DIR, os.environ.get(RESULTS_CACHE_ENV)
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.mkdir()
+    os.environ[RESULTS_CACHE_ENV] = str(cache)  # inherited by the kernels started below
+    run_id = f"{os.getpid()}-{time.time_ns()}"
+    # the processed folder as it was: put back unless the report is published too (runguard)
+    runguard.snapshot(processed, year, final, run_id)
+    published = False
     try:
         (stage / "executed").mkdir()
         failures = _run_all(year, notebooks, stage, params, jobs=jobs)
@@ -347,8 +358,16 @@ def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: 
             raise RunError(_keep_failures(year, failures, stage, final, failed_dir))
         _write_sidecars(year, stage, params)
         write_year_index(stage, year, notebooks, params)
+        _check_inputs_unchanged(year, Path(params["raw_dir"]), processed)
+        (stage / runguard.RUN_ID_FILE).write_text(run_id + "\n", encoding="utf-8")
         _swap_in(stage, final)
+        published = True
+        runguard.discard_snapshot(processed)
         shutil.rmtree(failed_dir, ignore_errors=True)  # a stale failure of an earlier run no longer applies
+    except BaseException:
+        if not published:
+            runguard.restore_snapshot(processed)
+        raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
         shutil.rmtree(cache, ignore_errors=True)
@@ -358,6 +377,28 @@ def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: 
             os.environ[RESULTS_CACHE_ENV] = previous
     write_top_index(out)
     return final
+
+
+def _check_inputs_unchanged(year: int, raw_dir: Path, processed_dir: Path) -> None:
+    """The raw files hashed at ingestion are still those bytes when the report is published (else: RunError)."""
+    folder = Path(processed_dir) / str(year)
+    recorded = []
+    for name in ("ingest_report.json", "business_travel/report.json"):
+        try:
+            content = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        recorded += content.get("input_files", [])
+        for part in ("claims", "long_trips"):
+            entry = content.get(part) or {}
+            if isinstance(entry, dict) and entry.get("sha256") and entry.get("file"):
+                recorded.append({"path": entry["file"], "sha256": entry["sha256"]})
+    changed = [entry["path"] for entry in recorded
+               if not (raw_dir / entry["path"]).is_file()
+               or privacy.file_sha256(raw_dir / entry["path"]) != entry["sha256"]]
+    if changed:
+        raise RunError(f"{year}: {changed} changed in {raw_dir} while the year was running (another run, or a "
+                       "file being copied?); nothing was published. Run again when the files are complete")
 
 
 def _run_all(year: int, notebooks: list[Notebook], stage: Path, params: dict, jobs: int) -> list:
@@ -509,23 +550,41 @@ def run_cli(args, years: list[int], notebooks_dir: Path | str | None = None) -> 
                         shares={"--route-a-max-unmatched": getattr(args, "route_a_max_unmatched", 0.2),
                                 "--min-accepted-share": getattr(args, "min_accepted_share", 0.5)})
     status = 0
-    for year in years:
-        started = time.perf_counter()
-        try:
-            final = run_year(year, raw_dir=args.raw_dir, processed_dir=args.processed_dir, out=args.out,
-                             base_year=base_year, main_mode_rule=args.main_mode_rule, min_cell=args.min_cell,
-                             jobs=args.jobs, notebooks_dir=notebooks_dir,
-                             route_a_max_unmatched=getattr(args, "route_a_max_unmatched", 0.2),
-                             min_accepted_share=getattr(args, "min_accepted_share", 0.5))
-        except RunError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            status = 1
-            continue
-        _progress(f"[{year}] report written to {final / 'index.html'} ({time.perf_counter() - started:.1f} s)")
+    with runguard.locked(args.processed_dir, args.out), _sigterm_as_interrupt():
+        runguard.recover(args.processed_dir, args.out)
+        for year in years:
+            started = time.perf_counter()
+            try:
+                run_year(year, raw_dir=args.raw_dir, processed_dir=args.processed_dir, out=args.out,
+                         base_year=base_year, main_mode_rule=args.main_mode_rule, min_cell=args.min_cell,
+                         jobs=args.jobs, notebooks_dir=notebooks_dir,
+                         route_a_max_unmatched=getattr(args, "route_a_max_unmatched", 0.2),
+                         min_accepted_share=getattr(args, "min_accepted_share", 0.5))
+            except RunError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                status = 1
+                continue
+            _progress(f"[{year}] report written ({time.perf_counter() - started:.1f} s)")
     index = Path(args.out).resolve() / "index.html"
     if index.exists():
         _progress(f"reports: {index}")
     return status
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (systemd stop, kill) unwinds like Ctrl-C, so the year's processed folder is put back."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def summary_cli(args, year: int) -> int:
