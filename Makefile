@@ -29,7 +29,7 @@ test: setup ## run the test suite
 	$(PYTHON) -m pytest
 
 lab: setup ## open JupyterLab on notebooks/ (explore.ipynb first) with the project's venv
-	cd notebooks && $(CURDIR)/$(VENV)/bin/jupyter lab explore.ipynb
+	cd notebooks && $(CURDIR)/$(VENV)/bin/jupyter lab explore.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: setup ## scale benchmark (python -m helpers bench)
 	$(PYTHON) -m helpers bench

@@ -27,7 +27,7 @@ CJK_FONTS = (
     "Noto Sans CJK HK", "Noto Sans CJK KR", "Source Han Sans", "Source Han Sans JP", "Source Han Sans SC",
 )
 FONT_HINT = (
-    "Install one: Debian/Ubuntu `apt-get install fonts-noto-cjk`; conda "
+    "The project's dependency noto-cjk-sans-otc provides one (pip install -e . again?); or install one: Debian/Ubuntu `apt-get install fonts-noto-cjk`; conda "
     "`conda install -c conda-forge font-ttf-noto-cjk`; macOS has PingFang TC and Windows has "
     "Microsoft JhengHei built in. Then delete matplotlib's font cache (~/.cache/matplotlib) if it still "
     "is not found."
@@ -74,8 +74,26 @@ class MissingCJKFontWarning(UserWarning):
 _warned = False
 
 
+def register_packaged_font() -> str | None:
+    """Add the CJK font the project installs from PyPI (noto-cjk-sans-otc: Noto Sans CJK, SIL OFL 1.1) to
+    matplotlib's font manager; returns its path, or None when the package is missing."""
+    try:
+        from noto_cjk_sans_otc import FONT_PATH
+    except ImportError:
+        return None
+    path = str(FONT_PATH)
+    if path not in {entry.fname for entry in font_manager.fontManager.ttflist}:
+        try:
+            font_manager.fontManager.addfont(path)
+        except (OSError, RuntimeError, ValueError):
+            return None
+    return path
+
+
 def cjk_font() -> str | None:
-    """Name of the first installed font of CJK_FONTS (looking again at the system fonts once on a miss)."""
+    """Name of the first installed font of CJK_FONTS: the packaged Noto Sans CJK first, then the system's (looking
+    again at the system fonts once on a miss)."""
+    register_packaged_font()
     found = _first_installed()
     if found is None:
         known = {entry.fname for entry in font_manager.fontManager.ttflist}

@@ -30,7 +30,10 @@ import nbformat
 from helpers import config, privacy, runguard
 
 KERNEL_NAME = "python3"
-KERNEL_ARGUMENTS = ["--log-level=ERROR"]  # the kernel's own start-up warnings are not the report's business
+# The kernel's own log is not the report's business: at ERROR it prints "[IPKernelApp] ERROR | KeyboardInterrupt
+# caught in kernel" when papermill stops it after the last cell (a cron job would mail that). Cell errors still
+# reach the run through the notebook's outputs, and a dead kernel through papermill.
+KERNEL_ARGUMENTS = ["--log-level=CRITICAL"]
 NOTEBOOK_PATTERN = re.compile(r"^(\d+)_.+\.ipynb$")
 YEAR_DIR_PATTERN = re.compile(r"^\d{4}$")
 PARAMETER_TAGS = {"parameters", "injected-parameters"}
@@ -315,7 +318,7 @@ def _describe_failure(year: int, nb: Notebook, exc: BaseException, executed: Pat
 def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: Path | str,
              base_year: int | None = None, main_mode_rule: str = "longest", min_cell: int = 3,
              jobs: int = 2, notebooks_dir: Path | str | None = None, route_a_max_unmatched: float = 0.2,
-             min_accepted_share: float = 0.5) -> Path:
+             min_accepted_share: float = 0.5, run_warnings: list[tuple[str, str]] | None = None) -> Path:
     """Run all notebooks of one (Gregorian) year into <out>/<year>; returns that folder or raises RunError."""
     out = Path(out).resolve()
     notebooks = discover(notebooks_dir)
@@ -347,6 +350,12 @@ def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: 
     shutil.rmtree(cache, ignore_errors=True)
     cache.mkdir()
     os.environ[RESULTS_CACHE_ENV] = str(cache)  # inherited by the kernels started below
+    from helpers import warnings_log
+
+    previous_warnings = os.environ.get(warnings_log.WARNINGS_FILE_ENV)
+    os.environ[warnings_log.WARNINGS_FILE_ENV] = str(cache / "warnings.jsonl")
+    for code, text in run_warnings or ():
+        warnings_log.record(code, text)
     run_id = f"{os.getpid()}-{time.time_ns()}"
     # the processed folder as it was: put back unless the report is published too (runguard)
     runguard.snapshot(processed, year, final, run_id)
@@ -371,10 +380,11 @@ def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: 
     finally:
         shutil.rmtree(stage, ignore_errors=True)
         shutil.rmtree(cache, ignore_errors=True)
-        if previous is None:
-            os.environ.pop(RESULTS_CACHE_ENV, None)
-        else:
-            os.environ[RESULTS_CACHE_ENV] = previous
+        for name, value in ((RESULTS_CACHE_ENV, previous), (warnings_log.WARNINGS_FILE_ENV, previous_warnings)):
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     write_top_index(out)
     return final
 
@@ -545,10 +555,12 @@ def run_cli(args, years: list[int], notebooks_dir: Path | str | None = None) -> 
     notebooks_dir = notebooks_dir or getattr(args, "notebooks_dir", None)
     base_year = config.to_gregorian(args.base_year) if args.base_year is not None else None
     # everything the run needs, before the first kernel starts: a bad command fails at once (exit 2)
-    preflight.check_run(years, raw_dir=args.raw_dir, processed_dir=args.processed_dir, out=args.out,
+    key_created = preflight.check_run(years, raw_dir=args.raw_dir, processed_dir=args.processed_dir, out=args.out,
                         min_cell=args.min_cell, jobs=args.jobs, notebooks_dir=notebooks_dir, base_year=base_year,
                         shares={"--route-a-max-unmatched": getattr(args, "route_a_max_unmatched", 0.2),
                                 "--min-accepted-share": getattr(args, "min_accepted_share", 0.5)})
+    run_warnings = [("key_created", "本次執行首次建立假名化金鑰（" + str(privacy.key_file()) + "）；請另行備份，"
+                     "遺失後各年度資料將無法串連。")] if key_created else []
     status = 0
     with runguard.locked(args.processed_dir, args.out), _sigterm_as_interrupt():
         runguard.recover(args.processed_dir, args.out)
@@ -559,16 +571,29 @@ def run_cli(args, years: list[int], notebooks_dir: Path | str | None = None) -> 
                          base_year=base_year, main_mode_rule=args.main_mode_rule, min_cell=args.min_cell,
                          jobs=args.jobs, notebooks_dir=notebooks_dir,
                          route_a_max_unmatched=getattr(args, "route_a_max_unmatched", 0.2),
-                         min_accepted_share=getattr(args, "min_accepted_share", 0.5))
+                         min_accepted_share=getattr(args, "min_accepted_share", 0.5), run_warnings=run_warnings)
             except RunError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 status = 1
                 continue
             _progress(f"[{year}] report written ({time.perf_counter() - started:.1f} s)")
+            _progress(_warnings_text(Path(args.out).resolve() / str(year)))
     index = Path(args.out).resolve() / "index.html"
     if index.exists():
         _progress(f"reports: {index}")
     return status
+
+
+def _warnings_text(year_dir: Path) -> str:
+    """The year's warnings from its summary.json, for the terminal (a cron job's mail)."""
+    from helpers import warnings_log
+
+    try:
+        content = json.loads((year_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"[{year_dir.name}] 注意事項 warnings: see the summary page"
+    found = [warnings_log.RunWarning(w["code"], w["text"]) for w in content.get("warnings", [])]
+    return warnings_log.terminal(int(year_dir.name), found)
 
 
 @contextmanager

@@ -157,9 +157,14 @@ def staff_summary(res: YearResults, min_cell: int = 3) -> dict:
 
 def write_summary(year: int, raw_dir: Path, processed_dir: Path, out_dir: Path, params: dict | None = None) -> Path:
     """Write <out_dir>/summary.json for a run."""
+    from helpers import warnings_log
+
     rule = (params or {}).get("main_mode_rule", "longest")
+    min_cell = int((params or {}).get("min_cell", 3))
     summary = build_summary(year, raw_dir=raw_dir, processed_dir=processed_dir, main_mode_rule=rule,
-                            min_cell=int((params or {}).get("min_cell", 3)))
+                            min_cell=min_cell)
+    # what lowers the quality of a figure, as the summary page's 注意事項 lists it
+    summary["warnings"] = [w.as_dict() for w in warnings_log.collect(year, processed_dir, min_cell, rule)]
     path = Path(out_dir) / "summary.json"
     # allow_nan=False: a NaN or infinity is a bug upstream, never an output (json.dumps raises ValueError)
     text = json.dumps(summary, ensure_ascii=False, indent=2, allow_nan=False)
