@@ -559,8 +559,9 @@ def run_cli(args, years: list[int], notebooks_dir: Path | str | None = None) -> 
                         min_cell=args.min_cell, jobs=args.jobs, notebooks_dir=notebooks_dir, base_year=base_year,
                         shares={"--route-a-max-unmatched": getattr(args, "route_a_max_unmatched", 0.2),
                                 "--min-accepted-share": getattr(args, "min_accepted_share", 0.5)})
-    run_warnings = [("key_created", "本次執行首次建立假名化金鑰（" + str(privacy.key_file()) + "）；請另行備份，"
-                     "遺失後各年度資料將無法串連。")] if key_created else []
+    # (the key file's path is in the terminal's note, not in the report: it names the operator's home folder)
+    run_warnings = [("key_created", "本次執行首次建立假名化金鑰；請依執行紀錄所示位置另行備份，遺失後各年度資料將無法串連。")
+                    ] if key_created else []
     status = 0
     with runguard.locked(args.processed_dir, args.out), _sigterm_as_interrupt():
         runguard.recover(args.processed_dir, args.out)
