@@ -16,9 +16,10 @@ the reports' number. Then compare two years, follow the people present in both, 
     non_motorised             9             7              -2
     private                  83            80              -3
 
-Breakdowns meant for display (`raw=False`, the default) show cells of fewer than `min_cell` persons as "<k"
-and the figures derived from them as "—" (privacy.suppress_small, as in the reports). The workbench applies it
-to every breakdown, mode shares included: its filters can narrow any cell to a few identifiable people.
+Breakdowns meant for display (`raw=False`, the default) show cells of fewer than `min_cell` persons as "<k",
+cells hidden so that no small cell can be worked out from the year's total as "×" (privacy.suppress_with_totals,
+as the reports' band tables), and the figures derived from hidden cells as "—". The workbench applies it to every
+breakdown, mode shares included: its filters can narrow any cell to a few identifiable people.
 People are identified only by their keyed pseudonym (`respondent_id`); employee numbers never reach the
 processed tables.
 """
@@ -322,27 +323,25 @@ class Workbench:
         return self._display(out, a, b, by, _measure(measure))
 
     def _display(self, wide: pd.DataFrame, a: int, b: int, by: str, m: Measure) -> pd.DataFrame:
-        """The display table of one measure: each year suppressed on its own persons, the change where both show."""
+        """The display table of one measure. Each year's counts are suppressed on their own, with the year's total
+        taken as known (privacy.suppress_with_totals: "<k", and "×" where a small cell would follow from the
+        total); every figure of a hidden count shows "—", the change too when either year's count is hidden."""
         count_label = "人數" if m.count == "persons" or by not in MODE_BREAKDOWNS else "使用人數"
-        parts, small = [pd.DataFrame({BREAKDOWNS[by]: [category_label(by, c) for c in wide.index]})], []
+        columns, hidden = {BREAKDOWNS[by]: [category_label(by, c) for c in wide.index]}, []
         for y in (a, b):
             head = config.year_label(y)
-            columns = {f"{head} {count_label}": wide[f"{m.count}_{y}"].to_numpy()}
-            formats = {}
+            counts = privacy.suppress_with_totals(pd.DataFrame([wide[f"{m.count}_{y}"].to_numpy()]),
+                                                  k=self.min_cell).iloc[0].to_numpy()
+            hide = np.array([c in (f"<{self.min_cell}", privacy.SUPPRESSED_SECONDARY) for c in counts], dtype=bool)
+            columns[f"{head} {count_label}"] = counts
             for extra in m.extra:
-                columns[f"{head} {EXTRA_LABELS[extra]}"] = wide[f"{extra}_{y}"].to_numpy()
-                formats[f"{head} {EXTRA_LABELS[extra]}"] = "{:,.0f}"
-            columns[f"{head} {m.label}"] = wide[f"{m.value}_{y}"].to_numpy()
-            formats[f"{head} {m.label}"] = m.fmt
-            parts.append(privacy.suppress_small(pd.DataFrame(columns), k=self.min_cell,
-                                                count_cols=[f"{head} {count_label}"], formats=formats))
-            small.append(wide[f"{m.count}_{y}"].to_numpy() < self.min_cell)
-        change = wide[f"{m.value}_change"].to_numpy() * (100 if m.share else 1)
-        fmt = "{:+.2f}" if m.share else "{:+" + m.fmt[2:]
-        shown = [privacy.SUPPRESSED_DERIVED if hide else ("" if np.isnan(v) else fmt.format(v))
-                 for v, hide in zip(change, small[0] | small[1])]
+                columns[f"{head} {EXTRA_LABELS[extra]}"] = _shown(wide[f"{extra}_{y}"], "{:,.0f}", hide)
+            columns[f"{head} {m.label}"] = _shown(wide[f"{m.value}_{y}"], m.fmt, hide)
+            hidden.append(hide)
+        change = wide[f"{m.value}_change"] * (100 if m.share else 1)
         label = "差異 Change（百分點 pp）" if m.share else f"差異 Change（{m.unit}）"
-        return pd.concat(parts + [pd.DataFrame({label: shown})], axis=1)
+        columns[label] = _shown(change, "{:+.2f}" if m.share else "{:+" + m.fmt[2:], hidden[0] | hidden[1])
+        return pd.DataFrame(columns)
 
     # ----------------------------------------------------------------------------------------- stayers
     def stayers(self, a: int | str, b: int | str, department: str | Iterable[str] | None = None) -> pd.DataFrame:
@@ -384,7 +383,7 @@ class Workbench:
         matrix.index.name, matrix.columns.name = f"{by}_{a}", f"{by}_{b}"
         if raw:
             return matrix
-        shown = privacy.suppress_small(matrix.reset_index(drop=True), k=self.min_cell)
+        shown = privacy.suppress_with_totals(matrix.reset_index(drop=True), k=self.min_cell)
         shown.columns = [f"{config.year_label(b)}：{category_label(by, c)}" for c in matrix.columns]
         shown.insert(0, f"{config.year_label(a)} ＼ {config.year_label(b)}", [category_label(by, c)
                                                                               for c in matrix.index])
@@ -472,16 +471,15 @@ class Workbench:
         return View(selection, title, table, raw, notes, chart, draw)
 
     def export(self, view: View, folder: str | Path, stem: str | None = None) -> list[Path]:
-        """Write a view's display table (suppressed) as CSV (UTF-8 with BOM, for Excel) and XLSX into `folder`;
-        cells starting with = + - @ or a tab/CR are prefixed with ' so no spreadsheet runs them as formulas."""
+        """Write a view's display table (suppressed) as CSV (schemas.write_csv: UTF-8 with BOM, CRLF) and XLSX into
+        `folder`; cells starting with = + - @ or a tab/CR get a leading ' so no spreadsheet runs them as formulas."""
         s = view.selection
         stem = stem or f"explore_{s['measure']}_by_{s['by']}_{s['a']}_{s['b']}"
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        safe = neutralise_formulas(view.table)
         csv_path, xlsx_path = folder / f"{stem}.csv", folder / f"{stem}.xlsx"
-        safe.to_csv(csv_path, index=False, encoding="utf-8-sig")
-        safe.to_excel(xlsx_path, index=False, sheet_name="view")
+        schemas.write_csv(view.table, csv_path)
+        schemas.neutralise_formulas(view.table).to_excel(xlsx_path, index=False, sheet_name="view")
         return [csv_path, xlsx_path]
 
     # -------------------------------------------------------------------------------------- internals
@@ -574,6 +572,12 @@ def _chart(chart: pd.DataFrame, m: Measure, by: str, years: tuple[int, int], tit
             label.set_horizontalalignment("right")
         figure.tight_layout()
     return figure
+
+
+def _shown(values: pd.Series, fmt: str, hide: np.ndarray) -> list[str]:
+    """Formatted values, privacy.SUPPRESSED_DERIVED where hidden, blank where not defined."""
+    return [privacy.SUPPRESSED_DERIVED if h else ("" if pd.isna(v) else fmt.format(v))
+            for v, h in zip(values.to_numpy(), hide)]
 
 
 def _min_cell(value: int) -> int:
