@@ -450,13 +450,16 @@ class Workbench:
         table = self._display(raw, a, b, by, m)
         who = "、".join(depts) if depts else "全體"
         title = f"{m.label}：{config.year_label(a)} 與 {config.year_label(b)}，依 {BREAKDOWNS[by]}（{who}）"
-        small = (raw[f"{m.count}_{a}"] < self.min_cell) | (raw[f"{m.count}_{b}"] < self.min_cell)
+        # the chart draws only what the table shows: a category hidden in either year ("<k" or "×") is left out
+        marks = {f"<{self.min_cell}", privacy.SUPPRESSED_SECONDARY}
+        counts = [c for c in table.columns if c.endswith(" 人數") or c.endswith(" 使用人數")]
+        small = table[counts].isin(marks).any(axis=1).to_numpy()
         scale = 100 if m.share else 1
         chart = pd.concat([pd.DataFrame({"category": [category_label(by, c) for c in raw.index[~small]],
                                          "year": config.year_label(y),
                                          "value": raw.loc[~small, f"{m.value}_{y}"].to_numpy() * scale})
                            for y in (a, b)], ignore_index=True)
-        hidden = f"（{int(small.sum())} 類少於 {self.min_cell} 人，不顯示）" if small.any() else ""
+        hidden = f"（{int(small.sum())} 類因小格遮蔽不顯示）" if small.any() else ""
         draw = partial(_chart, m=m, by=by, years=(a, b), title=f"{m.label}{hidden}")
         notes = [privacy.suppression_note(self.min_cell)]
         if m.value == "leg_share" or "legs" in m.extra:
@@ -557,10 +560,18 @@ def _chart(chart: pd.DataFrame, m: Measure, by: str, years: tuple[int, int], tit
     from helpers import plots
 
     plots.setup(font_warning=False)
+    if chart.empty:  # every category hidden: say so instead of an empty chart
+        import matplotlib.pyplot as plt
+
+        figure, ax = plt.subplots(figsize=(8, 1.6))
+        ax.axis("off")
+        ax.set_title(title)
+        ax.text(0.5, 0.4, "所有類別皆因小格遮蔽而不顯示 All categories hidden (small cells)", ha="center", va="center")
+        return figure
     a, b = (config.year_label(y) for y in years)
     wide = by in ("mode", "department")
     # category labels may be typed text (departments): a "$" must not start matplotlib's math mode
-    chart = chart.assign(category=chart["category"].str.replace("$", r"\$", regex=False))
+    chart = chart.assign(category=chart["category"].astype(str).str.replace("$", r"\$", regex=False))
     figure = plots.grouped_bar(chart, "category", "value", "year", title=title, xlabel=BREAKDOWNS[by],
                                ylabel=f"{m.label.split()[0]} ({'%' if m.share else m.unit})",
                                colours={a: "#999999", b: plots.NEUTRAL}, hue_labels={a: a, b: b},
