@@ -35,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 from helpers import config, emissions, modeshare, preflight, privacy, reference, schemas, summary, tables
-from helpers.schemas import neutralise_formulas  # the one formula neutraliser of every CSV/XLSX written
 
 UNKNOWN_DEPARTMENT = "（未填）"  # respondents who left the department blank
 BREAKDOWNS = {  # breakdown -> its label; group and mode count legs by their own mode, persons by their main mode
