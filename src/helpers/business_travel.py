@@ -67,8 +67,8 @@ def zh(labels: dict[str, tuple[str, str]]) -> dict[str, str]:
 
 
 def legend(labels: dict[str, tuple[str, str]]) -> pd.DataFrame:
-    """A label table as rows: 代碼 code, 說明 zh-TW, English."""
-    return pd.DataFrame([(code, z, e) for code, (z, e) in labels.items()], columns=["代碼", "說明", "English"])
+    """A label table as rows for readers: 說明 (zh-TW, as the tables show it) and its English gloss; no codes."""
+    return pd.DataFrame([(z, e) for z, e in labels.values()], columns=["說明", "English"])
 
 
 # Display names for the tables the notebook shows (English identifiers -> zh-TW headers).
@@ -1217,8 +1217,9 @@ def long_trip_table(legs: pd.DataFrame, reference_dir: Path | None = None) -> pd
 
 
 def rejects_table(rejects: pd.DataFrame) -> pd.DataFrame:
-    """Rejected rows for display: file, data row, column, value, reason (zh-TW label) and the full message."""
-    out = rejects.copy()
+    """Rejected rows for display: file, data row, column, value and the reason as its zh-TW label (the detailed
+    English message stays in the processed rejects table for the operator)."""
+    out = rejects.drop(columns=["reason"]).copy()
     out["reason_code"] = out["reason_code"].map(zh(REASON_LABELS)).fillna(out["reason_code"])
     return out.reset_index(drop=True)
 
@@ -1300,21 +1301,23 @@ def method_note(year: int, reference_dir: Path | None = None) -> str:
         "以標準票價計，其餘金額歸計程車（無計程車時歸捷運），並標記為拆分。",
         "**長程出差 Long trips.** 去程、回程分列，每段記錄運具與起訖站，查標準距離表（任一方向）；距離表無此站對時，"
         "以站點座標之大圓距離 × 繞行係數估計並標記。長程出差不在試辦期（2025-10-30 至 12-31）69.63 kgCO2e 之範圍內，"
-        "另列，不計入短程公出合計。Long trips are reported separately, outside total_kgco2e.",
+        "另列，不計入短程公出合計（摘要頁與盤查工作簿另列長程出差並計入類別3 合計）。"
+        "Long trips are reported separately from the short trips.",
         f"**排放係數 Factors.** {factors.factor_set_year(year)} 年係數組（kgCO2e/人公里，data/reference/factors/）；"
         "國內線航班不在該係數組內，係數見 long_trip_modes.yaml（次級引用，品質低）。",
     ]
-    sources = [f"- 計程車費率 Taxi tariff：{flat(t['source'])}"]
-    sources += [f"- {rule.get('name_zh', name)}票價規則：{flat(rule['source'])}"
+    zh_text = lambda spec, key: flat(spec.get(f"{key}_zh") or spec[key])  # noqa: E731  zh-TW note, else the source
+    sources = [f"- 計程車費率：{zh_text(t, 'source')}"]
+    sources += [f"- {rule.get('name_zh', name)}票價規則：{zh_text(rule, 'source')}"
                 for name, rule in (rules_doc.get("rules") or {}).items()]
     sources.append(f"- 站間距離表、長程標準距離表與站點座標（{STATION_DISTANCES_FILE}、{LONG_DISTANCES_FILE}、"
-                   f"{LONG_STATIONS_FILE}）：隨附數值為近似值，供範例使用，使用者可替換 (approximate, user-replaceable)。")
+                   f"{LONG_STATIONS_FILE}）：隨附數值為近似值，供範例使用，使用者可替換。")
     for mode_id, spec in ref.long_modes.items():
         name = spec.get("name_zh", mode_id)
-        sources.append(f"- {name}繞行係數 ×{float(spec['detour_factor']):.2f}：{flat(spec['detour_source'])}")
+        sources.append(f"- {name}繞行係數 ×{float(spec['detour_factor']):.2f}：{zh_text(spec, 'detour_source')}")
         if spec.get("factor_source"):
             sources.append(f"- {name}排放係數 {float(spec['factor_kgco2e_per_pkm']):.3f} kgCO2e/人公里："
-                           f"{flat(spec['factor_source'])}")
+                           f"{zh_text(spec, 'factor_source')}")
     return "\n\n".join(paragraphs) + "\n\n**資料來源 Sources.**\n\n" + "\n".join(sources)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import nbformat
 
-from helpers import config, privacy, runguard
+from helpers import config, privacy, reference, runguard
 
 KERNEL_NAME = "python3"
 # The kernel's own log is not the report's business: at ERROR it prints "[IPKernelApp] ERROR | KeyboardInterrupt
@@ -56,7 +56,8 @@ PRINT_CSS = """
   .jp-Cell:has(h2) ~ .jp-Cell h2 { break-before: page; }
   h1, h2, h3, caption { break-after: avoid; }
   img, svg, figure, .jp-RenderedImage { break-inside: avoid; max-width: 100% !important; height: auto; }
-  table { font-size: 8.5pt; }
+  table { font-size: 8pt; }
+  td, th { white-space: normal !important; min-width: 0 !important; padding: 1px 4px !important; }
   tr, li { break-inside: avoid; }
   thead { display: table-header-group; }
   .jp-OutputArea-output { overflow: visible; }
@@ -500,6 +501,20 @@ def _page(title: str, body: str) -> str:
             f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n")
 
 
+PATH_PARAMETERS = ("raw_dir", "processed_dir", "out_dir")
+
+
+def _shown_value(name: str, value) -> str:
+    """A run parameter as a page shows it: folders relative to the project, never the machine's absolute path."""
+    if name not in PATH_PARAMETERS:
+        return str(value)
+    path = Path(value).resolve()
+    root = Path(config.ROOT).resolve()
+    if path.is_relative_to(root):
+        return path.relative_to(root).as_posix()
+    return "…/" + "/".join(path.parts[-2:])
+
+
 def write_year_index(year_dir: Path, year: int, notebooks: list[Notebook], params: dict) -> Path:
     """Write <year_dir>/index.html linking the year's reports, the summary first ('請先閱讀 Read first')."""
     ordered = [nb for nb in notebooks if nb.is_summary] + [nb for nb in notebooks if not nb.is_summary]
@@ -515,10 +530,14 @@ def write_year_index(year_dir: Path, year: int, notebooks: list[Notebook], param
     data_files = sorted(p.name for p in year_dir.iterdir() if p.is_file() and p.suffix != ".html")
     data = ""
     if data_files:
+        described = reference.labels("report_file")
         data = ("<h2>資料檔</h2>\n<p class=\"subtitle\">Data files</p>\n<ul>"
-                + "".join(f'<li><a href="{html.escape(n)}">{html.escape(n)}</a></li>' for n in data_files)
+                + "".join(f'<li><a href="{html.escape(n)}">{html.escape(n)}</a>'
+                          + (f'<span class="file">{html.escape(described[n])}</span>' if n in described else "")
+                          + "</li>" for n in data_files)
                 + "</ul>")
-    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+    names = reference.labels("run_parameter")
+    rows = "".join(f"<tr><th>{html.escape(names.get(k, k))}</th><td>{html.escape(_shown_value(k, v))}</td></tr>"
                    for k, v in params.items() if k != "out_dir")
     label = config.year_label(year)
     body = (f'<p><a href="../index.html">← 所有年度 All years</a></p>\n'

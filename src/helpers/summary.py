@@ -189,3 +189,17 @@ def base_results(processed_dir: Path, base_year: int | None, main_mode_rule: str
     if not base_year or not (Path(processed_dir) / str(base_year) / "respondents.parquet").exists():
         return None
     return year_results(processed_dir, base_year, main_mode_rule)
+
+
+def emissions_by_group(results: list[YearResults]) -> pd.DataFrame:
+    """Annual commuting kgCO2e per mode group for each year's results (long format: year, group, annual_kgco2e)."""
+    from helpers import reference
+
+    group_of = reference.modes().set_index("mode_id")["group"]
+    frames = []
+    for res in results:
+        by_mode = emissions.by_mode(res.tables["legs"], res.tables["patterns"], res.per_person, res.factors)
+        by_group = by_mode.groupby(by_mode["mode_id"].map(group_of))["annual_kgco2e"].sum()
+        by_group = by_group.reindex(list(reference.GROUPS), fill_value=0.0)
+        frames.append(pd.DataFrame({"year": res.year, "group": by_group.index, "annual_kgco2e": by_group.to_numpy()}))
+    return pd.concat(frames, ignore_index=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import math
 import re
+from dataclasses import dataclass
 
 import pandas as pd
 from pandas.io.formats.style import Styler
@@ -67,21 +68,99 @@ def table_payload(frame: pd.DataFrame, caption: str | None) -> dict:
             "rows": [[_cell(v) for v in row] for row in frame.itertuples(index=False, name=None)]}
 
 
+# Number text as the fmt_* functions print it: 1,234.56  131  31.02%  +0.23  -6  0.0833 (no leading zeros).
+NUMBER_TEXT = re.compile(r"^(?P<sign>[+-])?(?P<int>0|[1-9]\d{0,2}(?:,\d{3})+|[1-9]\d*)(?:\.(?P<dec>\d+))?(?P<pct>%)?$")
+BLANK_TEXT = frozenset({"", "—", "-", "–"})  # cells that say "no figure"
+SUPPRESSED_TEXT = re.compile(r"^<\d+$")  # a small-cell marker of privacy.suppress_small ("<3")
+
+
+@dataclass(frozen=True)
+class NumberText:
+    """A number read back from report text: its value (a share as a fraction), decimals, and how it was shown."""
+
+    value: float | int
+    decimals: int
+    percent: bool
+    signed: bool
+
+
+def number_text(cell) -> NumberText | None:
+    """A cell as a number when it is one, or number text as the reports print it; None for anything else."""
+    if cell is None or isinstance(cell, bool):
+        return None
+    if isinstance(cell, int):
+        return NumberText(cell, 0, False, False)
+    if isinstance(cell, float):
+        return NumberText(cell, 0 if cell.is_integer() else 4, False, False) if math.isfinite(cell) else None
+    if hasattr(cell, "item") and not isinstance(cell, str):  # numpy scalars
+        return number_text(cell.item())
+    match = NUMBER_TEXT.match(str(cell).strip())
+    if not match:
+        return None
+    decimals = len(match["dec"] or "")
+    digits = match["int"].replace(",", "") + (f".{match['dec']}" if decimals else "")
+    value = float(digits) if decimals else int(digits)
+    value = -value if match["sign"] == "-" else value
+    return NumberText(value / 100 if match["pct"] else value, decimals, bool(match["pct"]), bool(match["sign"]))
+
+
+def _blank(cell) -> bool:
+    return cell is None or cell is pd.NA or (isinstance(cell, float) and math.isnan(cell)) \
+        or (isinstance(cell, str) and cell.strip() in BLANK_TEXT)
+
+
+def numeric_columns(frame: pd.DataFrame) -> list:
+    """Columns holding figures: every non-blank cell a number or number text (or a small-cell marker such as <3)."""
+    found = []
+    for col in frame.columns:
+        cells = [c for c in frame[col].tolist() if not _blank(c)]
+        numbers = [number_text(c) for c in cells]
+        if any(numbers) and all(n is not None or SUPPRESSED_TEXT.match(str(c).strip())
+                                for c, n in zip(cells, numbers)):
+            found.append(col)
+    return found
+
+
+def _integral(series: pd.Series) -> bool:
+    """A numeric column whose values are all whole numbers (shown without decimals)."""
+    values = pd.to_numeric(series, errors="coerce").dropna()
+    return pd.api.types.is_numeric_dtype(series) and len(values) > 0 and bool((values % 1 == 0).all())
+
+
+SHORT_TEXT = 10  # a text column whose cells are all this short (dates, ids, 去程/回程) is never wrapped
+
+
 def show(frame: pd.DataFrame, caption: str | None = None) -> ReportTable:
     """A display-ready HTML table without the index; every cell, header and the caption HTML-escaped.
 
     The one table formatter of the reports: cells may hold text typed by respondents (department names,
-    free-text answers, reject values), so nothing in a table is ever markup.
+    free-text answers, reject values), so nothing in a table is ever markup. Text left, figures right and
+    unwrapped, whole-number columns without decimals (thousands separators), short text unwrapped.
     """
     styler = ReportTable(frame).hide(axis="index").format(escape="html").format_index(escape="html", axis=1)
     if caption:
         styler = styler.set_caption(html.escape(caption))
         styler.raw_caption = caption  # the workbook gets the text, the page the escaped text
+    figures = numeric_columns(frame)
+    whole = [c for c in figures if _integral(frame[c])]
+    if whole:
+        styler = styler.format("{:,.0f}", subset=whole, na_rep="")
+    text = [c for c in frame.columns if c not in figures]
+    longest = {c: max((len(str(v)) for v in frame[c].tolist() if not _blank(v)), default=0) for c in text}
+    short = [c for c in text if longest[c] <= SHORT_TEXT]
+    long = [c for c in text if longest[c] > SHORT_TEXT]
+    # per-cell properties (id selectors): the table-wide rules below must not set text-align, or they would win
+    if figures:
+        styler = styler.set_properties(subset=figures, **{"text-align": "right", "white-space": "nowrap",
+                                                          "font-variant-numeric": "tabular-nums"})
+    if short:
+        styler = styler.set_properties(subset=short, **{"text-align": "left", "white-space": "nowrap"})
+    if long:  # wraps, but never into a column one character wide: a wide table scrolls instead
+        styler = styler.set_properties(subset=long, **{"text-align": "left", "min-width": "11em"})
     return styler.set_table_styles([
         {"selector": "caption", "props": "caption-side: top; font-weight: bold; text-align: left; padding: 4px 0;"},
-        {"selector": "th", "props": "text-align: center; background: #f0f3f7;"},
-        {"selector": "td", "props": "text-align: right; padding: 2px 10px;"},
-        {"selector": "td:first-child", "props": "text-align: left;"},
+        {"selector": "th", "props": "text-align: center; background: #f0f3f7; padding: 2px 8px; word-break: keep-all;"},
+        {"selector": "td", "props": "padding: 2px 10px; vertical-align: top;"},
     ])
 
 
@@ -93,6 +172,30 @@ def md(text) -> str:
     line breaks as spaces (so '[x](javascript:...)', '<script>' or '# title' show as typed, never as markup)."""
     flat = " ".join(str(text).split())
     return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+
+
+FIGURE_ROW_CSS = """
+.wb-figures { display: flex; flex-wrap: wrap; gap: 0.6rem; margin: 0.8rem 0 1.2rem; break-inside: avoid; }
+.wb-figure { flex: 1 1 10rem; border: 1px solid #dde3e8; border-top: 4px solid #1f6f8b; border-radius: 6px;
+             padding: 0.5rem 0.8rem; background: #f7fafb; }
+.wb-figure .label { font-size: 0.85em; color: #445; }
+.wb-figure .value { font-size: 1.45em; font-weight: 700; color: #123; font-variant-numeric: tabular-nums;
+                    white-space: nowrap; }
+.wb-figure .unit { font-size: 0.8em; color: #556; margin-left: 0.25em; }
+.wb-figure .note { font-size: 0.8em; color: #667; }
+"""
+
+
+def figure_row(items: list[tuple[str, str, str, str]]):
+    """Headline figures as a row of cards above a report's text: (label, value, unit, note) each, all escaped."""
+    from IPython.display import HTML
+
+    cards = "".join(
+        f'<div class="wb-figure"><div class="label">{html.escape(label)}</div>'
+        f'<div class="value">{html.escape(value)}<span class="unit">{html.escape(unit)}</span></div>'
+        + (f'<div class="note">{html.escape(note)}</div>' if note else "") + "</div>"
+        for label, value, unit, note in items)
+    return HTML(f'<style>{FIGURE_ROW_CSS}</style><div class="wb-figures">{cards}</div>')
 
 
 def share_comparison(current: pd.DataFrame, base: pd.DataFrame | None, year: int, base_year: int | None,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import re
 from pathlib import Path
 
@@ -73,9 +72,6 @@ SUBCATEGORIES = {"commuting": ("員工通勤", "類別7"), "short_trips": ("商�
 # Excel sheet names: at most 31 characters, none of []:*?/\
 SHEET_NAME_MAX = 31
 SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
-# Number text as the report tables show it (tables.fmt_*): 1,234.56  131  31.02%  +0.23  -6.00  0.0833
-NUMBER_TEXT = re.compile(r"^(?P<sign>[+-])?(?P<int>0|[1-9]\d{0,2}(?:,\d{3})*|[1-9]\d*)(?:\.(?P<dec>\d+))?(?P<pct>%)?$")
-BLANK_TEXT = {"", "—", "-", "–"}
 
 
 # ----------------------------------------------------------------------------------------------- register
@@ -226,41 +222,16 @@ def report_tables(executed_dir: Path | str) -> list[dict]:
 
 def as_number(cell) -> tuple[float | int, str] | None:
     """A cell as (number, Excel number format) when it is a number or number text as the reports print it."""
-    if isinstance(cell, bool) or cell is None:
+    number = tables.number_text(cell)
+    if number is None:
         return None
-    if isinstance(cell, int):
-        return cell, "#,##0"
+    zeros = "." + "0" * number.decimals if number.decimals else ""
+    if number.percent:
+        return number.value, f"0{zeros}%"
     if isinstance(cell, float):
-        return (cell, "#,##0.####") if math.isfinite(cell) else None
-    match = NUMBER_TEXT.match(str(cell).strip())
-    if not match:
-        return None
-    digits = match["int"].replace(",", "") + (f".{match['dec']}" if match["dec"] else "")
-    decimals = len(match["dec"] or "")
-    value = float(digits) if decimals else int(digits)
-    if match["sign"] == "-":
-        value = -value
-    zeros = "." + "0" * decimals if decimals else ""
-    if match["pct"]:
-        return value / 100, f"0{zeros}%"
+        return number.value, "#,##0.####"
     body = f"#,##0{zeros}"
-    return value, (f"+{body};-{body};{body}" if match["sign"] else body)
-
-
-def _numeric_columns(columns: list[str], rows: list[list]) -> set[int]:
-    """Columns whose every non-blank cell is a number (or number text): those are written as numbers."""
-    numeric = set()
-    for j in range(len(columns)):
-        cells = [row[j] for row in rows if row[j] is not None and str(row[j]).strip() not in BLANK_TEXT]
-        if cells and all(as_number(c) is not None or _is_suppressed(c) for c in cells) \
-                and any(as_number(c) is not None for c in cells):
-            numeric.add(j)
-    return numeric
-
-
-def _is_suppressed(cell) -> bool:
-    """A small-cell marker such as '<3' (privacy.suppress_small): stays text in a numeric column."""
-    return isinstance(cell, str) and re.fullmatch(r"<\d+", cell.strip()) is not None
+    return number.value, (f"+{body};-{body};{body}" if number.signed else body)
 
 
 def sheet_title(page: str, number: int, caption: str, year: int, taken: set[str]) -> str:
@@ -333,10 +304,11 @@ def _write_table(ws, table: dict) -> None:
     ws.cell(row=1, column=1, value=safe_text(table["caption"] or table["page"])).font = Font(bold=True)
     ws.cell(row=2, column=1, value=safe_text(f"報告頁：{table['page']}.html"))
     widths = _header(ws, 4, table["columns"])
-    numeric = _numeric_columns(table["columns"], table["rows"])
+    numeric = {j for j, col in enumerate(table["columns"]) if col in set(tables.numeric_columns(
+        pd.DataFrame(table["rows"], columns=range(len(table["columns"]))).set_axis(table["columns"], axis=1)))}
     for i, row in enumerate(table["rows"], start=5):
         for j, value in enumerate(row, start=1):
-            if value is None or (isinstance(value, str) and value.strip() in BLANK_TEXT and j - 1 in numeric):
+            if value is None or (isinstance(value, str) and value.strip() in tables.BLANK_TEXT and j - 1 in numeric):
                 continue
             number = as_number(value) if j - 1 in numeric else None
             if number is not None:
