@@ -159,3 +159,10 @@ def test_measure_workbench_reports_open_and_views(tmp_path):
     assert not (tmp_path / "wb").exists()  # the generated tables are removed
     text = bench.markdown({"date": "today", "machine": bench.machine(), "sizes": [], "workbench": result})
     assert f"| open ({len(bench.WORKBENCH_YEARS)} years) |" in text and "| view, slowest (" in text
+
+
+def test_bootstrap_timing_is_measured_and_reported():
+    boot = bench.measure_bootstrap(n=3000, resamples=50, repeats=1)
+    assert boot["n"] == 3000 and boot["resamples"] == 50 and boot["seconds"] > 0
+    text = bench.markdown({"date": "today", "machine": bench.machine(), "sizes": [], "bootstrap": boot})
+    assert "Bootstrap (helpers.inventory.uncertainty): 50 resamples of 3,000 respondents" in text

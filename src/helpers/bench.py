@@ -43,6 +43,9 @@ RSS_SAMPLE_S = 0.2  # how often the process tree's memory is sampled during the 
 TARGET_1M_PEAK_MB = 4096.0
 TARGET_OPEN_S = 5.0  # the researcher's workbench: five years of 10^5 respondents open in under 5 s
 TARGET_VIEW_S = 1.0  # and each widget change redraws in under 1 s
+BOOTSTRAP_N = 100_000  # respondents of the bootstrap timing (helpers.inventory.uncertainty)
+BOOTSTRAP_REPEATS = 3
+TARGET_BOOTSTRAP_SECONDS = 10.0  # 1,000 resamples at 10^5 respondents
 
 # Route shares of the measured year (the 2025 sample: 105 A / 8 B / 18 C / 4 D of 135).
 ROUTE_SHARES = {"A": 0.74, "B": 0.08, "C": 0.15, "D": 0.03}
@@ -548,6 +551,29 @@ def measure_workbench(n: int, work: Path, measures: tuple[str, ...] | None = Non
 
 # --------------------------------------------------------------------------------------- the annual run
 
+def measure_bootstrap(n: int = BOOTSTRAP_N, resamples: int | None = None,
+                      repeats: int = BOOTSTRAP_REPEATS) -> dict:
+    """Time uncertainty.bootstrap (default 1,000 resamples) on n synthetic respondents with ~3 legs each; median."""
+    from helpers.inventory import uncertainty
+
+    resamples = resamples or uncertainty.RESAMPLES
+    rng = np.random.default_rng(SEED)
+    ids = pd.Series([f"{i:016x}" for i in range(n)], dtype="string")
+    daily = rng.gamma(2.0, 1.0, n)
+    per = pd.DataFrame({"respondent_id": ids, "daily_kgco2e": daily, "annual_kgco2e": daily * rng.integers(90, 248, n),
+                        "intensity_kgco2e_per_pkm": rng.uniform(0, 0.15, n)})
+    modes = reference.modes()
+    main = pd.DataFrame({"respondent_id": ids, "group": rng.choice(list(reference.GROUPS), n)})
+    legs = pd.DataFrame({"respondent_id": ids.repeat(3).reset_index(drop=True),
+                         "mode_id": rng.choice(modes["mode_id"].to_numpy(), 3 * n)})
+    runs = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        uncertainty.bootstrap(per, main, legs, resamples=resamples)
+        runs.append(time.perf_counter() - started)
+    return {"n": n, "resamples": resamples, "runs_s": runs, "seconds": statistics.median(runs)}
+
+
 def floor_notebook(folder: Path) -> Path:
     """An empty notebook: one parameters cell and nothing else (kernel start, papermill, nbconvert only)."""
     import nbformat
@@ -765,6 +791,13 @@ def markdown(results: dict) -> str:
                   f"| < {TARGET_VIEW_S:.0f} s ({'met' if wb['view_max_s'] < TARGET_VIEW_S else 'NOT met'}) |",
                   f"| transitions + switchers | {wb['transitions_s']:.2f} | | |", "",
                   f"Peak memory {wb['peak_rss_mb']:,.0f} MiB."]
+    boot = results.get("bootstrap")
+    if boot:
+        met = "met" if boot["seconds"] <= TARGET_BOOTSTRAP_SECONDS else "NOT met"
+        lines += ["", f"Bootstrap (helpers.inventory.uncertainty): {boot['resamples']:,} resamples of {boot['n']:,} "
+                      f"respondents (annual total, daily total, mean intensity, 3 main-mode and 3 leg-share groups): "
+                      f"{boot['seconds']:.2f} s, median of {len(boot['runs_s'])} (target <= "
+                      f"{TARGET_BOOTSTRAP_SECONDS:.0f} s: {met})."]
     run = results.get("annual_run")
     if run:
         lines += ["", "Annual run: `report.run_year(2025)` on the bundled sample (2024 already processed), "
@@ -811,6 +844,8 @@ def main(args) -> int:
                   file=sys.stderr, flush=True)
             results["workbench"] = _child("workbench", workbench_n, Path(tmp) / "workbench")
         if getattr(args, "full_run", True):
+            print(f"bench: bootstrap at {BOOTSTRAP_N:,} respondents ...", file=sys.stderr, flush=True)
+            results["bootstrap"] = measure_bootstrap()
             print("bench: floor and annual run ...", file=sys.stderr, flush=True)
             results["floor"] = measure_floor(Path(tmp))
             with _bench_key():

@@ -236,3 +236,52 @@ histogram = binned_bars  # the same chart under its common name
 
 def _num(value: float) -> str:
     return f"{value:g}"
+
+
+def waterfall(labels: Sequence[str], deltas: Sequence[float], *, start: float, start_label: str, end_label: str,
+              title: str, xlabel: str, ylabel: str, value_format: str = "{:+,.0f}",
+              figsize: tuple[float, float] | None = None) -> Figure:
+    """Waterfall: a start bar, one floating bar per additive effect (up: orange, down: blue), an end bar.
+
+    The end bar is start + sum(deltas): the chart shows the effects adding up to the change.
+    """
+    _require(title=title, xlabel=xlabel, ylabel=ylabel)
+    deltas = [float(d) for d in deltas]
+    fig, ax = _new_figure(figsize or (9.0, 4.8))
+    level = float(start)
+    names = [start_label, *labels, end_label]
+    ax.bar(0, level, color="#777777")
+    ax.text(0, level, f"{level:,.0f}", ha="center", va="bottom", fontsize=9)
+    for i, delta in enumerate(deltas, start=1):
+        bottom = level if delta >= 0 else level + delta
+        ax.bar(i, abs(delta), bottom=bottom, color="#D55E00" if delta > 0 else "#0072B2")
+        ax.text(i, max(level, level + delta), value_format.format(delta), ha="center", va="bottom", fontsize=9)
+        ax.plot([i - 0.4, i + 1.4], [level + delta] * 2, color="#999999", linewidth=0.8)
+        level += delta
+    end = len(deltas) + 1
+    ax.bar(end, level, color="#333333")
+    ax.text(end, level, f"{level:,.0f}", ha="center", va="bottom", fontsize=9)
+    ax.set_xticks(range(len(names)), names)
+    ax.tick_params(axis="x", labelrotation=20)
+    for label in ax.get_xticklabels():
+        label.set_horizontalalignment("right")
+    return _finish(fig, ax, title, xlabel, ylabel)
+
+
+def trend_line(frame: pd.DataFrame, x: str, y: str, *, marker_col: str, markers: Mapping[str, str],
+               title: str, xlabel: str, ylabel: str, figsize: tuple[float, float] | None = None) -> Figure:
+    """A line over years with one marker style per kind of point (e.g. census / roll-forward), labelled values."""
+    _require(title=title, xlabel=xlabel, ylabel=ylabel)
+    fig, ax = _new_figure(figsize)
+    xs = frame[x].astype(str).tolist()
+    ax.plot(xs, frame[y], color=NEUTRAL, linewidth=1.5)
+    for kind, label in markers.items():
+        part = frame[frame[marker_col] == kind]
+        if len(part):
+            ax.scatter(part[x].astype(str), part[y], s=60, zorder=3, label=label,
+                       marker="o" if kind == "census" else "D", facecolors=NEUTRAL if kind == "census" else "white",
+                       edgecolors=NEUTRAL)
+    for xv, yv in zip(xs, frame[y]):
+        ax.annotate(f"{yv:,.0f}", (xv, yv), textcoords="offset points", xytext=(0, 8), ha="center", fontsize=9)
+    ax.legend()
+    return _finish(fig, ax, title, xlabel, ylabel)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import attitudes, emissions, factors, ingest, modeshare
-from helpers.inventory import extrapolate, roster
+from helpers.inventory import decompose, extrapolate, roster, uncertainty
 from helpers.schemas import atomic_write_bytes
 
 # A report run (report.run_year) names a private folder here: the notebooks and the summary writer of that run
@@ -97,7 +97,7 @@ def _counts(series: pd.Series) -> dict[str, int]:
 
 
 def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | None = None,
-                  main_mode_rule: str = "longest", min_cell: int = 3) -> dict:
+                  main_mode_rule: str = "longest", min_cell: int = 3, base_year: int | None = None) -> dict:
     """summary.json content: full-precision figures of one year (rounding is for display only)."""
     from helpers import config
 
@@ -131,6 +131,10 @@ def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | 
                                               "carried_over", "reconciles")},
     }
     out.update(staff_summary(res, min_cell))
+    out.update(uncertainty.bootstrap(res.per_person, res.main_modes, legs))
+    base = base_results(processed_dir, base_year or year - 1, main_mode_rule)
+    out["change_base_year"] = base.year if base is not None else None
+    out["change_decomposition"] = decompose.as_dict(decompose.decompose_years(base, res)) if base is not None else None
     try:
         from helpers import business_travel
     except ImportError:
@@ -162,7 +166,7 @@ def write_summary(year: int, raw_dir: Path, processed_dir: Path, out_dir: Path, 
     rule = (params or {}).get("main_mode_rule", "longest")
     min_cell = int((params or {}).get("min_cell", 3))
     summary = build_summary(year, raw_dir=raw_dir, processed_dir=processed_dir, main_mode_rule=rule,
-                            min_cell=min_cell)
+                            min_cell=min_cell, base_year=(params or {}).get("base_year"))
     # what lowers the quality of a figure, as the summary page's 注意事項 lists it
     summary["warnings"] = [w.as_dict() for w in warnings_log.collect(year, processed_dir, min_cell, rule)]
     path = Path(out_dir) / "summary.json"
