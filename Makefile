@@ -4,7 +4,7 @@
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-YEARS ?= 2024 2025
+YEARS ?= 2024 2025 2026
 
 # the venv's bin first, so papermill's `python3` kernel is the venv's interpreter
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-report: setup ## run the notebooks for 2024 2025 (or YEARS="...") and render the HTML reports into reports/
+report: setup ## run the notebooks for 2024 2025 2026 (or YEARS="...") and render the HTML reports into reports/
 	$(PYTHON) -m helpers run --year $(YEARS)
 	@echo "Reports: $(CURDIR)/reports/index.html"
 

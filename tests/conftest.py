@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PIPELINE_KEY = "pipeline-test-key"  # pseudonymisation key of the session's run (no key file is created)
-PIPELINE_YEARS = ("2024", "2025")
+PIPELINE_YEARS = ("2024", "2025", "2026")  # 2026: the off-year rolled forward from 2025
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class PipelineRun:
 
 
 def _run_pipeline(raw: Path, base: Path) -> PipelineRun:
-    """`python -m helpers run --year 2024 2025` on the raw folder `raw`, processed data and reports under `base`."""
+    """`python -m helpers run --year 2024 2025 2026` on the raw folder `raw`, processed data and reports under `base`."""
     processed, out = base / "processed", base / "reports"
     env = dict(os.environ)
     env["WORKBENCH_PSEUDONYM_KEY"] = PIPELINE_KEY
@@ -48,7 +48,7 @@ def _run_pipeline(raw: Path, base: Path) -> PipelineRun:
 
 @pytest.fixture(scope="session")
 def pipeline_run(tmp_path_factory) -> PipelineRun:
-    """Run `python -m helpers run --year 2024 2025` on a temporary copy of the sample, once per session."""
+    """Run `python -m helpers run --year 2024 2025 2026` on a temporary copy of the sample, once per session."""
     base = tmp_path_factory.mktemp("pipeline")
     raw = base / "raw" / "sample"
     shutil.copytree(ROOT / "data" / "raw" / "sample", raw)

@@ -159,3 +159,38 @@ def test_factor_report_table_in_emissions_and_summary(pipeline_run):
         assert "0.068" in text, page  # the diesel city bus (used by the sample): printed 0.069, its inputs 0.068
     emissions = (pipeline_run.out_dir / "2025" / "02_emissions.html").read_text(encoding="utf-8")
     assert "0.0863" in emissions  # every mode in 02: Kaohsiung's printed 0.084 vs its inputs' 0.0863
+
+
+def _text(run, year: int, page: str) -> str:
+    html = (run.out_dir / str(year) / f"{page}.html").read_text(encoding="utf-8")
+    return re.sub(r"<[^>]+>", "", re.sub(r"<style.*?</style>|<script.*?</script>", "", html, flags=re.S))
+
+
+def test_inventory_over_the_years_in_the_2025_reports(pipeline_run):
+    s = _summary(pipeline_run, 2025)
+    assert (s["staff_in_scope"], s["response"]["valid"], s["response"]["declined"]) == (135, 131, 4)
+    assert f"{s['response_rate']:.2%}" == "97.04%" and s["estimate_basis"] == "census"
+    lo, hi = s["annual_total_kgco2e_ci95"]
+    summary_page = _text(pipeline_run, 2025, "07_summary")
+    assert f"44,950.43 (95 % CI {lo:,.2f}–{hi:,.2f})" in summary_page
+    assert "97.04%" in summary_page and f"{s['annual_total_all_staff_kgco2e']:,.2f}" in summary_page
+    change = s["change_decomposition"]
+    assert sum(change[k] for k in ("leavers", "joiners", "attendance", "behaviour", "factors")) == \
+        pytest.approx(change["total"], abs=1e-6)
+    yoy = _text(pipeline_run, 2025, "05_year_on_year")
+    assert "年排放量變化之分解" in yoy and f"{change['joiners']:+,.2f}" in yoy and "留任者主運具類別轉移" in yoy
+    assert "不顯示趨勢" in yoy  # two years processed when 2025 ran
+
+
+def test_2026_is_a_labelled_roll_forward_with_a_trend(pipeline_run):
+    s = _summary(pipeline_run, 2026)
+    assert s["estimate_basis"] == "roll_forward" and s["census_year"] == 2025
+    assert s["roll_forward"]["joiners_answered"] == 6 and s["roll_forward"]["leavers"] == 7
+    assert [t["estimate_basis"] for t in s["trend"]] == ["census", "census", "roll_forward"]
+    for page in ("01_ingest", "02_emissions", "03_mode_share", "04_attitudes", "05_year_on_year", "07_summary"):
+        text = _text(pipeline_run, 2026, page)
+        assert "推估 Estimate：2026 年非普查年" in text and "以 2025 年普查為基礎" in text, page
+        assert "Traceback" not in text and "Warning" not in text, page
+    assert "〔推估（以 2025 年普查為基礎）〕" in _text(pipeline_run, 2026, "07_summary")
+    assert "推估 Roll-forward（2025 年普查）" in _text(pipeline_run, 2026, "05_year_on_year")
+    assert '<img' in (pipeline_run.out_dir / "2026" / "05_year_on_year.html").read_text(encoding="utf-8")

@@ -14,7 +14,7 @@ NOTEBOOKS = ROOT / "notebooks"
 REPORTS = ROOT / "reports"
 
 DEFAULT_DATASET = "sample"
-SAMPLE_YEARS = (2024, 2025)
+SAMPLE_YEARS = (2024, 2025, 2026)  # 2026: an off-year rolled forward from the 2025 census
 
 ROC_OFFSET = 1911  # ROC (Minguo) year + 1911 = Gregorian year
 

@@ -544,6 +544,7 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     key = privacy.load_key() if key is None else key
     fingerprint = privacy.check_key(processed_dir, key)
     mapping = load_mapping(year, reference_dir)
+    census_year = check_roll_forward(year, mapping, processed_dir)
     raw_year = Path(raw_dir) / str(year)
     survey_path = raw_year / mapping.get("survey_file", "survey.csv")
     file = survey_path.name
@@ -713,6 +714,8 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
         "patterns": int(len(pats)), "legs": int(len(legs)), "extra_columns_ignored": extra,
         "superseded_rows": [int(r) for r in superseded["_row"].sort_values()],
     }
+    report["estimate_basis"] = "roll_forward" if census_year != year else "census"
+    report["census_year"] = census_year
     if staff is not None:
         report["roster"] = {"file": mapping["roster"]["file"], "rows": int(len(staff)),
                             "in_scope": int(staff["in_scope"].sum()),
@@ -895,8 +898,35 @@ def load_year(processed_dir: Path, year: int) -> dict[str, pd.DataFrame]:
     return out
 
 
+def check_roll_forward(year: int, mapping: dict, processed_dir: Path) -> int:
+    """The census year of a year (itself, or `roll_forward_from` of its mapping, checked); stops on a bad setting."""
+    value = mapping.get("roll_forward_from")
+    if value is None:
+        return year
+    census = config.to_gregorian(value)
+    if census >= year:
+        raise IngestError(f"{mapping['_path']}: roll_forward_from: {value} must be an earlier census year than {year}")
+    if "roster" not in mapping:
+        raise IngestError(f"{mapping['_path']}: a roll-forward year needs the personnel office's roster (joiners, "
+                          "leavers, attendance days): add a `roster:` section")
+    if not (Path(processed_dir) / str(census) / "respondents.parquet").exists():
+        raise IngestError(f"{year} is rolled forward from the {census} census ({mapping['_path']}), but {census} "
+                          f"has not been processed; run it first (python -m helpers run --year {census} {year})")
+    return census
+
+
 def ensure_previous(year: int, raw_dir: Path, processed_dir: Path) -> None:
-    """Ingest last year first when this year has route-A answers and last year's carry-over store is missing."""
+    """Ingest last year first when this year has route-A answers and last year's carry-over store is missing;
+    and the census year of a roll-forward year when it has not been processed."""
+    path = config.REFERENCE / "survey" / f"{year}.yaml"
+    census = reference.load_yaml(path).get("roll_forward_from") if path.exists() else None
+    if census is not None:
+        census = config.to_gregorian(census)
+        if (census < year and not (Path(processed_dir) / str(census) / "respondents.parquet").exists()
+                and (Path(raw_dir) / str(census)).exists()):
+            print(f"note: ingesting {census} first: {year} is rolled forward from its census", file=sys.stderr)
+            ensure_previous(census, raw_dir, processed_dir)
+            ingest_year(census, raw_dir, processed_dir)
     prev = year - 1
     if (carryover_dir(processed_dir, prev) / "legs.parquet").exists():
         return

@@ -261,6 +261,7 @@ def waterfall(labels: Sequence[str], deltas: Sequence[float], *, start: float, s
     end = len(deltas) + 1
     ax.bar(end, level, color="#333333")
     ax.text(end, level, f"{level:,.0f}", ha="center", va="bottom", fontsize=9)
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.08)  # room for the value labels under the title
     ax.set_xticks(range(len(names)), names)
     ax.tick_params(axis="x", labelrotation=20)
     for label in ax.get_xticklabels():

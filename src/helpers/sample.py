@@ -1,4 +1,7 @@
-"""Deterministic synthetic sample: survey exports and attendance files for 2024 and 2025 in the real formats.
+"""Deterministic synthetic sample: survey exports, attendance files and rosters for 2024-2026 in the real formats.
+
+2024 and 2025 are census years tuned to the published figures; 2026 is an off-year rolled forward from the
+2025 census (invented staff changes: leavers, joiners of whom some answer the newcomers' survey).
 
 The population is built from the templates below (who commutes how), then a few named "tuning" people
 have their distances and attendance days adjusted so that the pipeline reproduces the published figures
@@ -517,25 +520,23 @@ def attendance_frame(people: list[Person], year: int) -> pd.DataFrame:
 OUT_OF_SCOPE = [("T20001", "所長室", 236), ("T20002", "秘書室", 241), ("T20003", "秘書室", 238)]
 
 
-def roster_frame(people: list[Person], year: int) -> pd.DataFrame:
+def roster_frame(staff: list[Person], year: int, joiners: set[str]) -> pd.DataFrame:
     """The personnel office's roster of a year: everyone on staff (in scope or not), with attendance days.
 
-    In scope in 2025: the 131 respondents and the 4 who declined (135, response rate 97.04 %); joiners of the
-    year (route C) have a join date in that year.
+    In scope in 2025: the 131 respondents and the 4 who declined (135, response rate 97.04 %). Joiners of the
+    year (employee numbers in `joiners`) have a join date in that year.
     """
     mapping = reference.load_yaml(config.REFERENCE / "survey" / f"{year}.yaml")["roster"]
     cols, yes, no = mapping["columns"], *[next(k for k, v in mapping["in_scope_values"].items() if v is b)
                                           for b in (True, False)]
     rng = np.random.default_rng(SEED + 3)
     rows = []
-    for p in people:
-        if not (year in p.patterns or (year == 2025 and p.group == "D")):
-            continue
-        joined = (pd.Timestamp(f"{year}-01-02") + pd.Timedelta(days=int(rng.integers(0, 55))) if p.group == "C"
+    for p in staff:
+        joined = (pd.Timestamp(f"{year}-01-02") + pd.Timedelta(days=int(rng.integers(0, 55))) if p.employee_no in joiners
                   else pd.Timestamp("2004-08-01") + pd.Timedelta(days=int(rng.integers(0, 7000))))
         rows.append({cols["employee_no"]: p.employee_no, "姓名": p.name, cols["department"]: p.department,
                      cols["in_scope"]: yes, cols["join_date"]: joined.strftime("%Y-%m-%d"), cols["leave_date"]: None,
-                     cols["attendance_days"]: p.attendance.get(year, p.attendance.get(2024))})
+                     cols["attendance_days"]: p.attendance[year]})
     for emp, dept, days in OUT_OF_SCOPE:
         rows.append({cols["employee_no"]: emp, "姓名": "（範疇外）", cols["department"]: dept, cols["in_scope"]: no,
                      cols["join_date"]: "2015-07-01", cols["leave_date"]: None, cols["attendance_days"]: days})
@@ -577,24 +578,81 @@ def _fix_core_xml(data: bytes) -> bytes:
 
 
 def write_sample(out_dir: Path = config.RAW / config.DEFAULT_DATASET) -> None:
-    """Write data/raw/sample/<year>/ survey.csv and attendance.xlsx (and business-travel claims) for 2024-2025."""
+    """Write data/raw/sample/<year>/: survey.csv, attendance.xlsx or roster.xlsx, 2025 business-travel claims,
+    for 2024-2026."""
     out_dir = Path(out_dir)
     people = tuned_population()
     rng = np.random.default_rng(SEED + 2)
-    for year in config.SAMPLE_YEARS:
+    for year in (2024, 2025):
         mapping = reference.load_yaml(config.REFERENCE / "survey" / f"{year}.yaml")
         year_dir = out_dir / str(year)
         survey = survey_frame(people, year, rng)
         atomic_write_bytes(year_dir / mapping["survey_file"],
                            survey.to_csv(index=False, lineterminator="\n").encode(mapping["encoding"]))
         att = mapping["attendance"]
-        if "roster" in mapping:
+        if "roster" in mapping:  # 2025: the respondents and the decliners are the staff in scope
+            staff = [p for p in people if p.group in ("A", "B", "C", "D")]
+            for p in staff:
+                if year not in p.attendance:  # decliners: their 2024 days, as before
+                    p.attendance[year] = p.attendance[2024]
+            joiners = {p.employee_no for p in staff if p.group == "C"}
             atomic_write_bytes(year_dir / mapping["roster"]["file"],
-                               xlsx_bytes(roster_frame(people, year), mapping["roster"]["sheet"]))
+                               xlsx_bytes(roster_frame(staff, year, joiners), mapping["roster"]["sheet"]))
         if att["file"] != mapping.get("roster", {}).get("file"):
             atomic_write_bytes(year_dir / att["file"], xlsx_bytes(attendance_frame(people, year), att["sheet"]))
-    try:
-        from helpers import business_travel
-    except ImportError:
-        return
+    write_off_year(people, out_dir / str(OFF_YEAR))
+    from helpers import business_travel
+
     business_travel.write_sample_claims(out_dir / "2025")
+
+
+# ---------------------------------------------------------------- 2026: an off-year rolled forward from 2025
+OFF_YEAR = 2026  # its form mapping says roll_forward_from: 2025
+OFF_YEAR_LEAVERS = 7  # of the 135 staff in scope in 2025
+OFF_YEAR_JOINERS = (6, 3)  # newcomers who answer the newcomers' survey (route C), who do not
+
+
+def off_year_staff(people: list[Person], seed: int = SEED) -> tuple[list[Person], list[Person], list[Person]]:
+    """Synthetic staff changes for 2026: (stayers, leavers, joiners); joiners who answer have a 2026 commute.
+
+    Every 2026 staff member gets 2026 attendance days. The figures are invented (no published 2026 survey).
+    """
+    rng = np.random.default_rng(seed + 4)
+    staff25 = [p for p in people if p.group in ("A", "B", "C", "D")]
+    gone = set(rng.choice(len(staff25), size=OFF_YEAR_LEAVERS, replace=False).tolist())
+    stayers = [p for i, p in enumerate(staff25) if i not in gone]
+    leavers = [p for i, p in enumerate(staff25) if i in gone]
+    templates = [t for k, t in TEMPLATES["C"] for _ in range(k)]
+    joiners = []
+    for k in range(sum(OFF_YEAR_JOINERS)):
+        answered = k < OFF_YEAR_JOINERS[0]
+        name = str(rng.choice(SURNAMES)) + "".join(rng.choice(GIVEN, size=2))
+        p = Person("J" if answered else "N", f"T{30001 + 13 * k:05d}", name, f"new{k + 1:02d}@example.org",
+                   str(rng.choice(DEPARTMENTS)))
+        if answered:
+            lo, hi = BIN_RANGES[str(rng.choice(list(BIN_RANGES)[:5]))]
+            p.patterns[OFF_YEAR], _ = _draw_patterns(rng, templates[int(rng.integers(0, len(templates)))], lo, hi)
+        joiners.append(p)
+    for p in stayers + joiners:
+        p.attendance[OFF_YEAR] = int(np.clip(round(rng.normal(188, 20)), 90, 248))
+    return stayers, leavers, joiners
+
+
+def write_off_year(people: list[Person], year_dir: Path) -> None:
+    """data/raw/sample/2026/: the newcomers' survey (route C) and the 2026 roster (also the attendance file)."""
+    mapping = reference.load_yaml(config.REFERENCE / "survey" / f"{OFF_YEAR}.yaml")
+    stayers, _, joiners = off_year_staff(people)
+    cols = mapping["columns"]
+    route_c = _labels(mapping, "route")["C"]
+    start = pd.Timestamp(f"{OFF_YEAR}-03-02 09:00")
+    rows = []
+    for k, p in enumerate(j for j in joiners if OFF_YEAR in j.patterns):
+        row = {cols["timestamp"]: _google_timestamp(start + pd.Timedelta(hours=7 * k + 1, minutes=13 * k)),
+               cols["email"]: p.email, cols["employee_no"]: p.employee_no, cols["department"]: p.department,
+               cols["route"]: route_c, **_commute_cells(mapping, p.patterns[OFF_YEAR])}
+        rows.append(row)
+    survey = pd.DataFrame(rows).reindex(columns=survey_headers(mapping))
+    atomic_write_bytes(year_dir / mapping["survey_file"],
+                       survey.to_csv(index=False, lineterminator="\n").encode(mapping["encoding"]))
+    roster = roster_frame(stayers + joiners, OFF_YEAR, {p.employee_no for p in joiners})
+    atomic_write_bytes(year_dir / mapping["roster"]["file"], xlsx_bytes(roster, mapping["roster"]["sheet"]))

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers import attitudes, emissions, factors, ingest, modeshare
-from helpers.inventory import decompose, extrapolate, roster, uncertainty
+from helpers.inventory import decompose, extrapolate, rollforward, roster, trend, uncertainty
 from helpers.schemas import atomic_write_bytes
 
 # A report run (report.run_year) names a private folder here: the notebooks and the summary writer of that run
@@ -84,6 +84,12 @@ def _year_results(processed_dir: Path, year: int, main_mode_rule: str) -> YearRe
     """year_results() computed from the processed tables."""
     data = ingest.load_year(processed_dir, year)
     report = data.pop("report")
+    if report.get("estimate_basis") == "roll_forward":  # the year's inventory is built from its census year
+        census = ingest.load_year(processed_dir, report["census_year"])
+        census.pop("report")
+        rolled, counts = rollforward.roll_forward(census, data, year, report["census_year"])
+        data.update(rolled)
+        report = {**report, "roll_forward": counts}
     fac = factors.factors_by_mode(year)
     per = emissions.per_respondent(data["respondents"], data["patterns"], data["legs"], fac)
     per = per.merge(data["respondents"][["respondent_id", "route", "department"]], on="respondent_id", how="left")
@@ -130,11 +136,17 @@ def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | 
         "ingest": {k: res.report[k] for k in ("raw_rows", "accepted", "declined", "duplicates", "rejected",
                                               "carried_over", "reconciles")},
     }
+    out["estimate_basis"] = res.report.get("estimate_basis", "census")
+    out["census_year"] = res.report.get("census_year", year)
+    out["roll_forward"] = res.report.get("roll_forward")
     out.update(staff_summary(res, min_cell))
     out.update(uncertainty.bootstrap(res.per_person, res.main_modes, legs))
-    base = base_results(processed_dir, base_year or year - 1, main_mode_rule)
+    base = base_results(processed_dir, resolve_base_year(year, base_year), main_mode_rule)
     out["change_base_year"] = base.year if base is not None else None
     out["change_decomposition"] = decompose.as_dict(decompose.decompose_years(base, res)) if base is not None else None
+    years = trend_table(processed_dir, year, main_mode_rule, min_cell)
+    out["trend"] = (years.astype(object).where(years.notna(), None).to_dict(orient="records")
+                    if years is not None else None)
     try:
         from helpers import business_travel
     except ImportError:
@@ -155,8 +167,22 @@ def staff_summary(res: YearResults, min_cell: int = 3) -> dict:
     counts = roster.response_counts(res.tables["staff"], res.tables["respondents"])
     out = {"staff_in_scope": counts.pop("staff_in_scope"), "response_rate": counts.pop("response_rate"),
            "response": counts}
+    if res.report.get("estimate_basis") == "roll_forward":  # only newcomers were asked: no census response rate
+        out["response_rate"], out["response"] = None, None
     out.update(extrapolate.all_staff_summary(extrapolate.extrapolate(res.per_person, status, min_cell), min_cell))
     return out
+
+
+def trend_table(processed_dir: Path, year: int, main_mode_rule: str = "longest", min_cell: int = 3):
+    """inventory.trend.trend_table of every processed year up to `year`, or None under trend.MIN_YEARS years."""
+    folder = Path(processed_dir)
+    years = sorted(int(p.name) for p in folder.iterdir() if p.name.isdigit() and int(p.name) <= year
+                   and (p / "respondents.parquet").exists()) if folder.is_dir() else []
+    if len(years) < trend.MIN_YEARS:
+        return None
+    results = [year_results(folder, y, main_mode_rule) for y in years]
+    all_staff = {r.year: staff_summary(r, min_cell)["annual_total_all_staff_kgco2e"] for r in results}
+    return trend.trend_table(results, all_staff)
 
 
 def write_summary(year: int, raw_dir: Path, processed_dir: Path, out_dir: Path, params: dict | None = None) -> Path:

@@ -80,8 +80,10 @@ def response_table(summary: dict) -> pd.DataFrame:
 def totals_table(summary: dict) -> pd.DataFrame:
     """Respondents-only total (the study's figure) beside the all-staff estimate, for display."""
     ext = summary["extrapolation"]
+    first = ("僅填答者 Respondents only（研究發表口徑）" if summary.get("estimate_basis", "census") == "census" else
+             "沿用普查之留任者及填答之新進者 Carried stayers and answering newcomers（推估 estimate）")
     return pd.DataFrame({
-        "口徑 Basis": ["僅填答者 Respondents only（研究發表口徑）", "全體範圍內員工 All staff in scope（推估 estimate）"],
+        "口徑 Basis": [first, "全體範圍內員工 All staff in scope（推估 estimate）"],
         "人數 Persons": [f"{summary['respondents']:,}", f"{ext['persons']:,}"],
         "年排放量 kgCO2e／年": [f"{summary['annual_total_kgco2e']:,.2f}", f"{summary['annual_total_all_staff_kgco2e']:,.2f}"],
         "其中推估 Estimated persons": ["0", f"{ext['department_mean'] + ext['overall_mean']:,}"],
