@@ -55,3 +55,19 @@ def test_sample_all_staff_total_beside_the_published_figure(tmp_path):
     assert s["annual_total_all_staff_kgco2e"] > s["annual_total_kgco2e"]
     assert s["extrapolation_method"] == extrapolate.METHOD
     assert summary.build_summary(2024, processed_dir=tmp_path)["staff_in_scope"] is None
+
+
+def test_generated_staff_all_staff_total(tmp_path):
+    from helpers import bench, ingest, summary
+
+    bench.generate(900, tmp_path / "raw")
+    for year in (2024, 2025):
+        ingest.ingest_year(year, tmp_path / "raw", tmp_path / "processed", key=b"extrapolate-test")
+    s = summary.build_summary(2025, processed_dir=tmp_path / "processed")
+    ext, response = s["extrapolation"], s["response"]
+    assert ext["persons"] == s["staff_in_scope"] == response["valid"] + response["declined"] + response["not_answered"]
+    assert ext["department_mean"] + ext["overall_mean"] == response["declined"] + response["not_answered"]
+    assert ext["department_mean"] > 0  # departments of about 100 respondents have their own mean
+    per_person_mean = s["annual_total_kgco2e"] / s["respondents"]
+    estimated = s["annual_total_all_staff_kgco2e"] - s["annual_total_kgco2e"]
+    assert estimated == pytest.approx(per_person_mean * (ext["persons"] - s["respondents"]), rel=0.25)
