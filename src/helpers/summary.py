@@ -140,7 +140,7 @@ def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | 
     out["census_year"] = res.report.get("census_year", year)
     out["roll_forward"] = res.report.get("roll_forward")
     out.update(staff_summary(res, min_cell))
-    out.update(uncertainty.bootstrap(res.per_person, res.main_modes, legs))
+    out.update(bootstrap_intervals(processed_dir, res))
     base = base_results(processed_dir, resolve_base_year(year, base_year), main_mode_rule)
     out["change_base_year"] = base.year if base is not None else None
     out["change_decomposition"] = decompose.as_dict(decompose.decompose_years(base, res)) if base is not None else None
@@ -155,6 +155,22 @@ def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | 
         bt = business_travel.business_summary(processed_dir / str(year))
         if bt is not None:
             out["business_travel"] = bt
+    return out
+
+
+def bootstrap_intervals(processed_dir: Path, res: YearResults) -> dict:
+    """uncertainty.bootstrap of a year, computed once per report run (the summary notebook and the summary.json
+    writer both ask; 1,000 resamples of 10^5 respondents take seconds)."""
+    compute = lambda: uncertainty.bootstrap(res.per_person, res.main_modes, res.tables["legs"])  # noqa: E731
+    cache = _cache_file(processed_dir, res.year, res.main_mode_rule)
+    if cache is None:
+        return compute()
+    path = cache.with_name(f"{cache.stem}-bootstrap.json")
+    with _locked(path.with_suffix(".lock")):
+        if path.exists():
+            return json.loads(path.read_text(encoding="utf-8"))
+        out = compute()
+        atomic_write_bytes(path, json.dumps(out).encode("utf-8"))
     return out
 
 
