@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib import cycler, font_manager
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+from matplotlib.ticker import StrMethodFormatter
 
 from helpers import reference
 
@@ -262,6 +263,7 @@ def waterfall(labels: Sequence[str], deltas: Sequence[float], *, start: float, s
     ax.bar(end, level, color="#333333")
     ax.text(end, level, f"{level:,.0f}", ha="center", va="bottom", fontsize=9)
     ax.set_ylim(top=ax.get_ylim()[1] * 1.08)  # room for the value labels under the title
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # 800,000 rather than 0.8 and a "1e6" offset
     ax.set_xticks(range(len(names)), names)
     ax.tick_params(axis="x", labelrotation=20)
     for label in ax.get_xticklabels():

@@ -120,7 +120,7 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "效果 Effect": table["label"],
         "人數 Persons": table["persons"].map("{:,}".format),
-        "kgCO2e／年": table["kgco2e"].map(lambda v: f"{v:+,.2f}"),
-        "占變化 Share of change": [f"{v / total:.1%}" if shown and total else "—"
+        "kgCO2e／年": table["kgco2e"].map(lambda v: f"{v + 0.0:+,.2f}"),  # + 0.0: no "-0.00"
+        "占變化 Share of change": [f"{v / total + 0.0:.1%}" if shown and total else "—"
                                  for v, shown in zip(table["kgco2e"], counted)],
     })
