@@ -71,3 +71,21 @@ def test_generated_staff_all_staff_total(tmp_path):
     per_person_mean = s["annual_total_kgco2e"] / s["respondents"]
     estimated = s["annual_total_all_staff_kgco2e"] - s["annual_total_kgco2e"]
     assert estimated == pytest.approx(per_person_mean * (ext["persons"] - s["respondents"]), rel=0.25)
+
+
+@pytest.mark.parametrize("source", ["sample", "generated"])
+def test_roster_of_respondents_only_gives_the_respondents_total(tmp_path, source):
+    from helpers import bench, config, ingest, summary
+
+    raw = config.RAW / "sample"
+    if source == "generated":
+        raw = tmp_path / "raw"
+        bench.generate(500, raw)
+    for year in (2024, 2025):
+        ingest.ingest_year(year, raw, tmp_path / "processed", key=b"extrapolate-test")
+    res = summary.year_results(tmp_path / "processed", 2025)
+    staff = res.tables["staff"]
+    res.tables["staff"] = staff[staff["respondent_id"].isin(res.per_person["respondent_id"])]  # everyone answered
+    out = summary.staff_summary(res)
+    assert out["response_rate"] == 1.0
+    assert out["annual_total_all_staff_kgco2e"] == pytest.approx(res.totals["annual_total_kgco2e"], rel=1e-12)
