@@ -1,4 +1,4 @@
-"""An off-year estimated from the last census (DOMAIN.md §7-8): stayers keep their census commute with this
+"""An off-year estimated from the last census (docs/METHOD.md §12.2): stayers keep their census commute with this
 year's attendance days, leavers drop out, joiners use their answers (or the all-staff extrapolation).
 
 A year is rolled forward when its form mapping says `roll_forward_from: <census year>`; its survey asks only
