@@ -45,7 +45,7 @@ def _nonzero(series: pd.Series) -> dict[str, int]:
 def test_open_by_dataset_name_or_folder(sample_root, pipeline_run, monkeypatch):
     monkeypatch.setattr(config, "PROCESSED", sample_root)
     by_name = helpers.open("sample")
-    assert by_name.years == [2024, 2025]
+    assert by_name.years == [2024, 2025, 2026]  # 2026: the sample's roll-forward year
     assert helpers.open(pipeline_run.processed_dir, years=[114]).years == [2025]  # ROC years accepted
     with pytest.raises(FileNotFoundError, match="no processed survey year in .*nowhere.*python -m helpers run"):
         helpers.open("nowhere")

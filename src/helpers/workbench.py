@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import config, emissions, modeshare, preflight, privacy, reference, schemas, summary, tables
+from helpers.inventory import rollforward
 
 UNKNOWN_DEPARTMENT = "（未填）"  # respondents who left the department blank
 BREAKDOWNS = {  # breakdown -> its label; group and mode count legs by their own mode, persons by their main mode
@@ -631,8 +632,10 @@ def _persons(res: summary.YearResults) -> pd.DataFrame:
         "year": np.full(len(per), res.year, dtype="int64"),
         "respondent_id": per["respondent_id"].astype("string").array,
         "department": per["department"].astype("string").fillna(UNKNOWN_DEPARTMENT).to_numpy(),
-        "route": pd.Categorical(per["route"], categories=schemas.ROUTES),
-        "basis": pd.Categorical(respondents["legs_source"].to_numpy()[resp_pos], categories=schemas.LEG_SOURCES),
+        # a roll-forward year also has stayers carried from the census (route R, legs from the census)
+        "route": pd.Categorical(per["route"], categories=[*schemas.ROUTES, rollforward.ROUTE]),
+        "basis": pd.Categorical(respondents["legs_source"].to_numpy()[resp_pos],
+                                categories=[*schemas.LEG_SOURCES, rollforward.LEGS_SOURCE]),
         "attendance_days": per["attendance_days"].to_numpy(),
         "one_way_km": per["one_way_km"].to_numpy(),
         "daily_km": per["daily_km"].to_numpy(),
