@@ -30,7 +30,7 @@ def sample_root(pipeline_run, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def wb(pipeline_run):
-    return helpers.open(pipeline_run.processed_dir)
+    return helpers.open(pipeline_run.processed_dir, years=list(YEARS))  # the two census years (2026 rolls forward)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_open_by_dataset_name_or_folder(sample_root, pipeline_run, monkeypatch):
     assert helpers.open(pipeline_run.processed_dir, years=[114]).years == [2025]  # ROC years accepted
     with pytest.raises(FileNotFoundError, match="no processed survey year in .*nowhere.*python -m helpers run"):
         helpers.open("nowhere")
-    with pytest.raises(ValueError, match=r"year\(s\) \[2023\] not processed; processed years: \[2024, 2025\]"):
+    with pytest.raises(ValueError, match=r"year\(s\) \[2023\] not processed; processed years: \[2024, 2025, 2026\]"):
         helpers.open("sample", years=[2023])
     with pytest.raises(ValueError, match="year 2026 is not processed"):
         by_name.compare(2025, 2026)

@@ -7,7 +7,7 @@ the reports' number. Then compare two years, follow the people present in both, 
     >>> import helpers
     >>> wb = helpers.open("sample")
     >>> wb.years
-    [2024, 2025]
+    [2024, 2025, 2026]
     >>> shares = wb.compare(2024, 2025, by="group", raw=True)
     >>> shares[["persons_2024", "persons_2025", "persons_change"]]
                    persons_2024  persons_2025  persons_change
