@@ -51,8 +51,8 @@ def test_open_by_dataset_name_or_folder(sample_root, pipeline_run, monkeypatch):
         helpers.open("nowhere")
     with pytest.raises(ValueError, match=r"year\(s\) \[2023\] not processed; processed years: \[2024, 2025, 2026\]"):
         helpers.open("sample", years=[2023])
-    with pytest.raises(ValueError, match="year 2026 is not processed"):
-        by_name.compare(2025, 2026)
+    with pytest.raises(ValueError, match="year 2027 is not processed"):
+        by_name.compare(2025, 2027)
     with pytest.raises(ValueError, match="min_cell = 1: small-cell suppression needs at least 2"):
         helpers.open("sample", min_cell=1)
 
