@@ -297,3 +297,11 @@ def test_explore_notebook_runs_headless_and_is_not_a_report(pipeline_run, tmp_pa
     assert not [n for n in raw["員工編號"].dropna().unique() if n in text]
     report.render_html(executed, tmp_path / "explore.html")
     assert "33.59%" in (tmp_path / "explore.html").read_text(encoding="utf-8")
+
+
+def test_decompose_adds_up_to_the_change_of_the_annual_total(wb, published):
+    table = wb.decompose(2024, 2025, raw=True)
+    total = float(table.loc[table["effect"] == "total", "kgco2e"].iloc[0])
+    assert total == pytest.approx(published[2025]["annual_total_kgco2e"] - published[2024]["annual_total_kgco2e"])
+    assert table.loc[table["in_sum"], "kgco2e"].sum() == pytest.approx(total)
+    assert len(wb.decompose(2024, 2025)) == len(table)

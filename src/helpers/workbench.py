@@ -434,6 +434,16 @@ class Workbench:
         selection = {"a": a, "b": b, "from_": from_, "to": to, "by": by, "department": depts}
         return TransitionView(selection, title, self.transitions(a, b, by=by, department=depts), shown, notes)
 
+    def decompose(self, a: int | str, b: int | str, raw: bool = False) -> pd.DataFrame:
+        """Why the annual total changed from year a to year b: issue 2.5's additive decomposition
+        (helpers.inventory.decompose: leavers, joiners, attendance, behaviour, factors; walking rule as a memo),
+        whose effects add up to the change of the annual total. raw=False: the reports' display table."""
+        from helpers.inventory import decompose
+
+        a, b = self.year(a), self.year(b)
+        table = decompose.decompose_years(self.results[a], self.results[b])
+        return table if raw else decompose.display_table(table)
+
     # ------------------------------------------------------------------------------------------ views
     def view(self, a: int | str, b: int | str, measure: str = "main_share", by: str = "group",
              department: str | Iterable[str] | None = None) -> View:
