@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from helpers import attitudes
+from helpers.survey import attitudes
 
 
 def _answers(rows):

@@ -16,7 +16,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import bench, ingest, summary
+from helpers.publish import summary
+from helpers.survey import ingest
+from helpers.synthetic import bench
 
 KEY = b"bench-test-key"
 N = 200

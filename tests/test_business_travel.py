@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import business_travel as bt
-from helpers import config, factors, privacy
+from helpers import business_travel as bt, config, privacy
+from helpers.inventory import factors
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "06_business_travel.ipynb"

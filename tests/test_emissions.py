@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from helpers import emissions
+from helpers.inventory import emissions
 
 FACTORS = {"car_petrol": 0.103, "mrt_taipei": 0.024, "walk": 0.0}
 
@@ -75,7 +75,7 @@ EDGE_SUMS = [
 
 def _one_pattern_each(typed_legs: list[list[str]], days: list[float] | None = None):
     """An inventory of one respondent per leg list (typed km, parsed as ingestion does), one pattern each."""
-    from helpers import ingest
+    from helpers.survey import ingest
     ids = [f"r{i}" for i in range(len(typed_legs))]
     respondents = pd.DataFrame({"respondent_id": ids, "attendance_days": 200.0, "in_inventory": True})
     patterns = pd.DataFrame({"respondent_id": ids, "pattern_no": 1, "days_per_week": days or 5.0})
@@ -97,7 +97,7 @@ def test_a_sum_of_legs_on_a_bin_edge_is_binned_above_it(typed, expected_bin):
 def test_days_weighted_mean_of_several_patterns_on_an_edge_is_exact():
     # a: 0.6 + 8.2 + 1.2 = 10.0 km on 3 days and 0.1 + 9.7 + 0.2 = 10.0 km on 2 days -> mean 10.0 (10-15);
     # b: 0.1 + 14.7 + 0.2 = 15.0 km on 0.3 and on 0.1 days a week -> mean 15.0 (15-20)
-    from helpers import ingest
+    from helpers.survey import ingest
     respondents = pd.DataFrame({"respondent_id": ["a", "b"], "attendance_days": 200.0, "in_inventory": True})
     patterns = pd.DataFrame({"respondent_id": ["a", "a", "b", "b"], "pattern_no": [1, 2, 1, 2],
                              "days_per_week": [3.0, 2.0, 0.3, 0.1]})
@@ -113,7 +113,7 @@ def test_days_weighted_mean_of_several_patterns_on_an_edge_is_exact():
 
 
 def test_distances_are_kept_to_the_metre_from_the_typed_text():
-    from helpers import ingest
+    from helpers.survey import ingest
     got = ingest.parse_distance_km(pd.Series(["0.6", "10.0005", "3,25", "１２ km", "abc", "", "1e400"]))
     assert got.iloc[:4].tolist() == [0.6, 10.001, 3.25, 12.0]
     assert got.iloc[4:].isna().all()

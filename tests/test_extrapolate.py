@@ -43,7 +43,9 @@ def test_department_mean_when_enough_respondents_else_all_respondents():
 
 
 def test_sample_all_staff_total_beside_the_published_figure(tmp_path):
-    from helpers import config, ingest, summary
+    from helpers import config
+    from helpers.publish import summary
+    from helpers.survey import ingest
 
     for year in (2024, 2025):
         ingest.ingest_year(year, config.RAW / "sample", tmp_path, key=b"extrapolate-test")
@@ -58,7 +60,9 @@ def test_sample_all_staff_total_beside_the_published_figure(tmp_path):
 
 
 def test_generated_staff_all_staff_total(tmp_path):
-    from helpers import bench, ingest, summary
+    from helpers.publish import summary
+    from helpers.survey import ingest
+    from helpers.synthetic import bench
 
     bench.generate(900, tmp_path / "raw")
     for year in (2024, 2025):
@@ -75,7 +79,10 @@ def test_generated_staff_all_staff_total(tmp_path):
 
 @pytest.mark.parametrize("source", ["sample", "generated"])
 def test_roster_of_respondents_only_gives_the_respondents_total(tmp_path, source):
-    from helpers import bench, config, ingest, summary
+    from helpers import config
+    from helpers.publish import summary
+    from helpers.survey import ingest
+    from helpers.synthetic import bench
 
     raw = config.RAW / "sample"
     if source == "generated":

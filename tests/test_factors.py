@@ -1,4 +1,4 @@
-"""Tests for helpers.factors: the 2024 factor set reproduces the study's published factors from their inputs."""
+"""Tests for helpers.inventory.factors: the 2024 factor set reproduces the study's published factors from their inputs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import config, factors, reference
+from helpers import config, reference
+from helpers.inventory import factors
 
 # The study's factor table (docs/METHOD.md), kgCO2e per passenger-km, written out by hand.
 PUBLISHED_2024 = {

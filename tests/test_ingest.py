@@ -13,8 +13,10 @@ import pandas as pd
 import pytest
 from openpyxl import Workbook
 
-from helpers import config, ingest, privacy, sample
-from helpers.ingest import IngestError
+from helpers import config, privacy
+from helpers.survey import ingest
+from helpers.survey.ingest import IngestError
+from helpers.synthetic import sample
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 KEY = b"corpus-test-key"

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from helpers import modeshare
+from helpers.inventory import modeshare
 
 
 def _trip(legs, days=(5.0,)):

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from helpers import plots  # noqa: E402
+from helpers.publish import plots  # noqa: E402
 
 
 def test_missing_cjk_font_warns_once_with_the_install_hint(monkeypatch):

@@ -1,4 +1,4 @@
-"""A bad command fails before any kernel starts: one line, exit 2, nothing written (helpers.preflight, helpers.cli)."""
+"""A bad command fails before any kernel starts: one line, exit 2, nothing written (helpers.publish.preflight, helpers.cli)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import cli, preflight
+from helpers import cli
+from helpers.publish import preflight
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "raw" / "sample"

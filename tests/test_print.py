@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from helpers import tables
+from helpers.publish import tables
 
 CHROMIUM = next((path for name in ("chromium", "chromium-browser", "google-chrome")
                  if (path := shutil.which(name))), None)

@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import cli, config, ingest, privacy
+from helpers import cli, config, privacy
+from helpers.survey import ingest
 
 KEY = b"privacy-test-key"
 SAMPLE_RAW = config.RAW / "sample"

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from helpers import business_travel, factors, reference, tables
-from helpers.inventory import rollforward
+from helpers import business_travel, reference
+from helpers.inventory import factors, rollforward
+from helpers.publish import tables
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 

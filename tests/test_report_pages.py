@@ -8,7 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from helpers import reference, tables
+from helpers import reference
+from helpers.publish import tables
 
 
 class _Text(HTMLParser):

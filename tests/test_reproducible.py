@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import config, ingest, manifest, privacy, report
+from helpers import config, privacy
+from helpers.publish import manifest, runner
+from helpers.survey import ingest
 
 KEY = b"reproducible-test-key"
 SAMPLE_RAW = config.RAW / "sample"
@@ -34,14 +36,14 @@ def _hashes(folder: Path) -> dict[str, str]:
 
 
 def _params(year: int, processed: Path, out: Path) -> dict:
-    """The parameters report.run_year passes to the sidecar writers."""
+    """The parameters runner.run_year passes to the sidecar writers."""
     return {"year": year, "base_year": year - 1, "raw_dir": str(SAMPLE_RAW.resolve()),
             "processed_dir": str(processed.resolve()), "out_dir": str(out), "main_mode_rule": "longest", "min_cell": 3}
 
 
 def _write(year: int, processed: Path, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    # called exactly as report._write_sidecars calls it
+    # called exactly as runner._write_sidecars calls it
     path = manifest.write_manifest(year, raw_dir=SAMPLE_RAW, processed_dir=processed, out_dir=out,
                                    params=_params(year, processed, out))
     assert path == out / "manifest.json"
@@ -96,12 +98,12 @@ def test_git_state_outside_a_checkout(tmp_path: Path):
 
 
 def test_runner_calls_write_manifest():
-    assert ("helpers.manifest", "write_manifest") in report.SIDECARS
+    assert ("helpers.publish.manifest", "write_manifest") in runner.SIDECARS
 
 
-@pytest.mark.skipif(importlib.util.find_spec("helpers.summary") is None, reason="helpers.summary not written yet")
+@pytest.mark.skipif(importlib.util.find_spec("helpers.publish.summary") is None, reason="helpers.publish.summary not written yet")
 def test_same_inputs_give_identical_summary(tmp_path: Path):
-    from helpers import summary
+    from helpers.publish import summary
 
     first, second = _run(tmp_path / "a"), _run(tmp_path / "b")
     for year in YEARS:

@@ -7,9 +7,12 @@ import shutil
 
 import pytest
 
-from helpers import bench, config, emissions, ingest, summary
-from helpers.inventory import decompose, rollforward
+from helpers import config
+from helpers.inventory import decompose, emissions, rollforward
+from helpers.publish import summary
 from helpers.schemas import LEGS, PATTERNS, RESPONDENTS
+from helpers.survey import ingest
+from helpers.synthetic import bench
 
 KEY = b"rollforward-test-key"
 

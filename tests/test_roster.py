@@ -8,9 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import bench, config, ingest, privacy, sample
+from helpers import config, privacy
 from helpers.inventory import roster
 from helpers.schemas import STAFF
+from helpers.survey import ingest
+from helpers.synthetic import bench, sample
 
 KEY = b"roster-test-key"
 

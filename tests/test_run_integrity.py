@@ -17,8 +17,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import business_travel, ingest, privacy, summary
-from helpers.ingest import IngestError
+from helpers import business_travel, privacy
+from helpers.publish import summary
+from helpers.survey import ingest
+from helpers.survey.ingest import IngestError
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "raw" / "sample"
@@ -214,7 +216,7 @@ import resource, sys
 limit = 1 << 30
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 from pathlib import Path
-from helpers import ingest
+from helpers.survey import ingest
 frame, _ = ingest.read_export(Path(sys.argv[1]))
 cells = frame.attrs["cells"]
 print(len(frame), len(frame.columns), int(cells.max()))

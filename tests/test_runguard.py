@@ -1,5 +1,5 @@
 """One run at a time per dataset, processed tables and report published together, leftovers of killed runs
-cleaned, deletions that stay deleted (helpers.runguard, helpers.report, the destruction log in helpers.ingest)."""
+cleaned, deletions that stay deleted (helpers.publish.runguard, helpers.publish.runner, the destruction log in helpers.survey.ingest)."""
 
 from __future__ import annotations
 
@@ -17,9 +17,11 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers import cli, ingest, privacy, runguard
-from helpers.ingest import IngestError
+from helpers import cli, privacy
+from helpers.publish import runguard
 from helpers.schemas import LEGS, PATTERNS, read_table, write_table
+from helpers.survey import ingest
+from helpers.survey.ingest import IngestError
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "raw" / "sample"
@@ -147,9 +149,9 @@ def test_two_processes_at_once_one_waits_for_nobody(setup, tmp_path):
 
 
 def test_inputs_changed_during_the_run_publish_nothing(setup, tmp_path, capsys, monkeypatch):
-    from helpers import report
+    from helpers.publish import runner
 
-    monkeypatch.setattr(report, "SIDECARS", ())  # this fake year has no tables to summarise
+    monkeypatch.setattr(runner, "SIDECARS", ())  # this fake year has no tables to summarise
     raw, processed, out = setup
     notebooks = tmp_path / "nb"
     survey = raw / "2025" / "survey.csv"

@@ -6,7 +6,9 @@ import pathlib
 import pandas as pd
 import pytest
 
-from helpers import config, ingest, sample
+from helpers import config
+from helpers.survey import ingest
+from helpers.synthetic import sample
 
 SAMPLE = config.RAW / "sample"
 

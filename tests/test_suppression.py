@@ -10,7 +10,9 @@ import pytest
 from disclosure import Published, bounds_of, derivable, number
 from hostile import SMALL_UNITS, parse_html
 
-from helpers import attitudes, privacy, summary
+from helpers import privacy
+from helpers.publish import summary
+from helpers.survey import attitudes
 
 K = 3
 

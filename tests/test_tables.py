@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from helpers import tables
+from helpers.publish import tables
 
 
 def test_number_formats_follow_the_study():

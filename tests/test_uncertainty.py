@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import bench, config, ingest, summary
+from helpers import config
 from helpers.inventory import uncertainty
+from helpers.publish import summary
+from helpers.survey import ingest
+from helpers.synthetic import bench
 
 KEY = b"uncertainty-test-key"
 

@@ -16,7 +16,8 @@ import pandas as pd
 import pytest
 from hostile import MARKUP, parse_html
 
-from helpers import business_travel, privacy, tables
+from helpers import business_travel, privacy
+from helpers.publish import tables
 
 PAGES = ("01_ingest", "02_emissions", "04_attitudes", "06_business_travel")
 SAFE_ATTRIBUTE = re.compile(r"XSS\d")

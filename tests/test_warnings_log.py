@@ -1,4 +1,4 @@
-"""Warnings reach a person: terminal, the summary page's 注意事項 and summary.json `warnings` (helpers.warnings_log);
+"""Warnings reach a person: terminal, the summary page's 注意事項 and summary.json `warnings` (helpers.publish.warnings_log);
 charts draw Chinese with the packaged font even without system fonts; a successful run is quiet."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ingest, warnings_log
+from helpers.publish import warnings_log
+from helpers.survey import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "raw" / "sample"
@@ -88,7 +89,7 @@ from matplotlib import font_manager as fm
 # a fresh machine: no system font at all, only what matplotlib ships
 fm.fontManager.ttflist = [e for e in fm.fontManager.ttflist if "mpl-data" in e.fname]
 fm.findSystemFonts = lambda *a, **k: []
-from helpers import plots
+from helpers.publish import plots
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     font = plots.setup()

@@ -14,7 +14,9 @@ import pandas as pd
 import pytest
 
 import helpers
-from helpers import config, emissions, privacy, report, schemas, summary, tables, workbench
+from helpers import config, privacy, schemas, workbench
+from helpers.inventory import emissions
+from helpers.publish import runner, summary, tables
 
 YEARS = (2024, 2025)
 HOSTILE = "<b>$\\frac{1}{$</b>"  # a department name typed as markup and as matplotlib math
@@ -268,11 +270,11 @@ def test_explore_notebook_parameters_are_read_by_papermill():
 
 def test_explore_notebook_runs_headless_and_is_not_a_report(pipeline_run, tmp_path, monkeypatch):
     path = config.NOTEBOOKS / "explore.ipynb"
-    assert path.exists() and path.name not in [nb.path.name for nb in report.discover()]  # not in the annual run
+    assert path.exists() and path.name not in [nb.path.name for nb in runner.discover()]  # not in the annual run
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(config.ROOT / "src"),
                                                                    os.environ.get("PYTHONPATH")])))
     executed, export = tmp_path / "explore.ipynb", tmp_path / "export"
-    report.execute_notebook(path, executed, {"processed_dir": str(pipeline_run.processed_dir),
+    runner.execute_notebook(path, executed, {"processed_dir": str(pipeline_run.processed_dir),
                                              "export_dir": str(export), "department": ""})
     nb = nbformat.read(executed, as_version=4)
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
@@ -295,7 +297,7 @@ def test_explore_notebook_runs_headless_and_is_not_a_report(pipeline_run, tmp_pa
     assert [o["data"].keys() for o in exporting.outputs] == [{"text/markdown", "text/plain"}]  # no stray chart
     raw = pd.read_csv(pipeline_run.raw_dir / "2025" / "survey.csv", dtype=str, encoding="utf-8-sig")
     assert not [n for n in raw["員工編號"].dropna().unique() if n in text]
-    report.render_html(executed, tmp_path / "explore.html")
+    runner.render_html(executed, tmp_path / "explore.html")
     assert "33.59%" in (tmp_path / "explore.html").read_text(encoding="utf-8")
 
 

@@ -10,8 +10,7 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from helpers import tables
-from helpers.publish import workbook
+from helpers.publish import tables, workbook
 
 YEARS = (2024, 2025)
 

@@ -34,7 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from helpers import bench, config, ingest  # noqa: E402  (the checkout's own package, also when not installed)
+from helpers import config  # noqa: E402  (the checkout's own package, also when not installed)
+from helpers.survey import ingest
+from helpers.synthetic import bench
 
 SAMPLE_KEY = "reference-outputs-sample"
 CORPUS_KEY = b"corpus-test-key"  # tests/test_ingest.py's key

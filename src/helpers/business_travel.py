@@ -24,8 +24,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import config, factors, ingest, privacy, reference, tables
-from helpers.schemas import REJECTS, Column, Schema, atomic_write_bytes, read_table, write_csv, write_table
+from helpers import config, privacy, reference
+from helpers.inventory import factors
+from helpers.publish import tables
+from helpers.schemas import Column, REJECTS, Schema, atomic_write_bytes, read_table, write_csv, write_table
+from helpers.survey import ingest
 
 # ----------------------------------------------------------------------------------------------- constants
 

@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
             pass
         return EXIT_BROKEN_PIPE
     except RuntimeError as exc:
-        from helpers.runguard import LockedError
+        from helpers.publish.runguard import LockedError
         if not isinstance(exc, LockedError):
             raise
         print(f"error: {exc}", file=sys.stderr)
@@ -111,23 +111,23 @@ def main(argv: list[str] | None = None) -> int:
 
 def _dispatch(args) -> int:
     if args.command == "run":
-        from helpers import report
-        return report.run_cli(args, _years(args.year))
+        from helpers.publish import runner
+        return runner.run_cli(args, _years(args.year))
     if args.command == "factors":
-        from helpers import factors
+        from helpers.inventory import factors
         factors.write_csv(config.to_gregorian(args.year), sys.stdout)
         return 0
     if args.command == "summary":
-        from helpers import report
-        return report.summary_cli(args, config.to_gregorian(args.year))
+        from helpers.publish import runner
+        return runner.summary_cli(args, config.to_gregorian(args.year))
     if args.command == "sample":
-        from helpers import sample
+        from helpers.synthetic import sample
         sample.write_sample(args.out)
         return 0
     if args.command == "purge":
         from helpers import privacy
         return privacy.purge_cli(args)
     if args.command == "bench":
-        from helpers import bench
+        from helpers.synthetic import bench
         return bench.main(args)
     return EXIT_FAILED

@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import config, emissions, modeshare, preflight, privacy, reference, schemas, summary, tables
-from helpers.inventory import rollforward
+from helpers import config, privacy, reference, schemas
+from helpers.inventory import emissions, modeshare, rollforward
+from helpers.publish import preflight, summary, tables
 
 UNKNOWN_DEPARTMENT = "（未填）"  # respondents who left the department blank
 BREAKDOWNS = {  # breakdown -> its label; group and mode count legs by their own mode, persons by their main mode
@@ -567,7 +568,7 @@ def category_label(by: str, category: str) -> str:
 
 def _chart(chart: pd.DataFrame, m: Measure, by: str, years: tuple[int, int], title: str):
     """Grouped bars of a view's shown categories, year a in grey and year b in the house blue."""
-    from helpers import plots
+    from helpers.publish import plots
 
     plots.setup(font_warning=False)
     if chart.empty:  # every category hidden: say so instead of an empty chart

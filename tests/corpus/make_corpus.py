@@ -12,7 +12,8 @@ import io
 import zipfile
 from pathlib import Path
 
-from helpers import ingest, sample
+from helpers.survey import ingest
+from helpers.synthetic import sample
 
 HERE = Path(__file__).resolve().parent
 MODES = {  # the same modes under each year's labels

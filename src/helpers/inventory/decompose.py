@@ -108,7 +108,7 @@ def as_dict(table: pd.DataFrame) -> dict[str, float]:
 
 
 def decompose_years(base, res) -> pd.DataFrame:
-    """decompose() of two helpers.summary.YearResults (base year first)."""
+    """decompose() of two helpers.publish.summary.YearResults (base year first)."""
     act = [panel.activity(r.tables["respondents"], r.tables["patterns"], r.tables["legs"]) for r in (base, res)]
     return decompose(act[0], act[1], base.factors, res.factors)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers import emissions, reference
+from helpers import reference
+from helpers.inventory import emissions
 
 ACTIVITY_COLUMNS = ["respondent_id", "attendance_days", "mode_id", "daily_pkm"]
 

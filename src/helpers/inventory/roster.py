@@ -25,7 +25,7 @@ def read_roster(path: Path, mapping: dict, key: bytes, rejects, year: int) -> pd
     not a date, or the employee appears twice. Attendance days that are not a valid number are kept as blank
     here (the attendance reader rejects them when the roster is also the attendance file).
     """
-    from helpers import ingest  # the survey side's cell parsers (ingest calls this function)
+    from helpers.survey import ingest  # the survey side's cell parsers (ingest calls this function)
 
     spec = mapping["roster"]
     path = Path(path)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers import modeshare, reference
+from helpers import reference
+from helpers.inventory import modeshare
 
 MIN_YEARS = 3  # a trend section is shown from three years on
 BASIS_LABELS = {"census": "普查 Census", "roll_forward": "推估 Roll-forward"}
 
 
 def trend_table(results: list, all_staff_kgco2e: dict[int, float | None]) -> pd.DataFrame:
-    """One row per year of helpers.summary.YearResults (oldest first): basis, persons, totals, intensity, shares.
+    """One row per year of helpers.publish.summary.YearResults (oldest first): basis, persons, totals, intensity, shares.
 
     all_staff_kgco2e: the all-staff total of each year (None without a roster).
     """

@@ -1,6 +1,6 @@
 """The organisation's inventory workbook: reports/<year>/inventory.xlsx, written by each year's run.
 
-Load: the year's results (helpers.summary.year_results, the business-travel tables), the factor set, and the
+Load: the year's results (helpers.publish.summary.year_results, the business-travel tables), the factor set, and the
 report tables the run's notebooks displayed (each carries its cells under tables.TABLE_MIMETYPE in the executed
 notebook). Process: one register row per emission source, in the shape of a Taiwanese ISO 14064-1 inventory
 register (category 3, transport); the report tables as they were shown, with numbers as numbers.
@@ -19,7 +19,9 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from helpers import business_travel, config, emissions, factors, reference, summary, tables
+from helpers import business_travel, config, reference
+from helpers.inventory import emissions, factors
+from helpers.publish import summary, tables
 from helpers.schemas import FORMULA_PREFIXES, atomic_write_bytes  # noqa: F401  (FORMULA_PREFIXES: tests use it here)
 from helpers.schemas import safe_cell as safe_text  # the one formula neutraliser of every CSV/XLSX written
 

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from helpers import attitudes, emissions, factors, ingest, modeshare
-from helpers.inventory import decompose, extrapolate, rollforward, roster, trend, uncertainty
+from helpers.inventory import (decompose, emissions, extrapolate, factors, modeshare, rollforward, roster, trend,
+                               uncertainty)
 from helpers.schemas import atomic_write_bytes
+from helpers.survey import attitudes, ingest
 
 # A report run (report.run_year) names a private folder here: the notebooks and the summary writer of that run
 # then compute each year's results once and load them from there (keyed on the processed files' size and time).
@@ -203,7 +204,7 @@ def trend_table(processed_dir: Path, year: int, main_mode_rule: str = "longest",
 
 def write_summary(year: int, raw_dir: Path, processed_dir: Path, out_dir: Path, params: dict | None = None) -> Path:
     """Write <out_dir>/summary.json for a run."""
-    from helpers import warnings_log
+    from helpers.publish import warnings_log
 
     rule = (params or {}).get("main_mode_rule", "longest")
     min_cell = int((params or {}).get("min_cell", 3))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from helpers import emissions, reference
+from helpers import reference
+from helpers.inventory import emissions
 
 MAIN_MODE_RULES = {
     "longest": "主運具＝距離最長的一段；同距離時依運具優先序（軌道 > 公路大眾運輸 > 私人機動 > 非機動）",

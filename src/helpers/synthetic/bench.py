@@ -195,7 +195,7 @@ def _google(ts: pd.Series) -> np.ndarray:
 
 def survey_table(staff: pd.DataFrame, year: int, rng: np.random.Generator) -> pd.DataFrame:
     """The survey export of one year in the form's column layout (text cells), resubmissions included."""
-    from helpers.sample import survey_headers
+    from helpers.synthetic.sample import survey_headers
 
     mapping = reference.load_yaml(config.REFERENCE / "survey" / f"{year}.yaml")
     cols = mapping["columns"]
@@ -317,7 +317,7 @@ def _peak_rss_mb() -> float:
 
 def prepare(n: int, work: Path) -> dict:
     """Generate the raw files of a staff of n and ingest the previous year (route A's carry-over store)."""
-    from helpers import ingest
+    from helpers.survey import ingest
 
     started = time.perf_counter()
     info = generate(n, work / "raw")
@@ -330,7 +330,8 @@ def prepare(n: int, work: Path) -> dict:
 
 def measure(work: Path, main_mode_rule: str = "longest") -> dict:
     """Time the measured year's stages on the files of `prepare`; returns seconds per stage and peak memory."""
-    from helpers import attitudes, emissions, factors, ingest, modeshare
+    from helpers.inventory import emissions, factors, modeshare
+    from helpers.survey import attitudes, ingest
 
     raw, processed = work / "raw", work / "processed"
     seconds: dict[str, float] = {}
@@ -373,7 +374,7 @@ def measure(work: Path, main_mode_rule: str = "longest") -> dict:
 
 def _child(step: str, n: int, work: Path) -> dict:
     """Run one step in a fresh interpreter (its own peak memory); returns its JSON result."""
-    command = [sys.executable, "-m", "helpers.bench", step, str(n), str(work)]
+    command = [sys.executable, "-m", "helpers.synthetic.bench", step, str(n), str(work)]
     done = subprocess.run(command, capture_output=True, text=True, env=_child_env())
     if done.returncode != 0:
         raise RuntimeError(f"bench {step} at n={n} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
@@ -397,7 +398,7 @@ def _bench_key():
 def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     env[privacy.KEY_ENV] = BENCH_KEY
-    src = str(Path(__file__).resolve().parents[1])  # the helpers package, also when it is not installed
+    src = str(Path(__file__).resolve().parents[2])  # the helpers package, also when it is not installed
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
     return env
 
@@ -443,7 +444,8 @@ def workbench_years(n: int, processed: Path, years: tuple[int, ...] = WORKBENCH_
     """Processed tables (written by ingest.save_year, schema-validated) of `years` survey years of a staff of n
     followed over time: leavers replaced by joiners (route C), stayers reusing (A), changing (B) or declining (D)
     their answers, COMMUTES templates, attendance days, incentive answers. Returns rows written per year."""
-    from helpers import ingest, schemas
+    from helpers import schemas
+    from helpers.survey import ingest
 
     rng = np.random.default_rng(seed + 7 * n)
     weights = np.array([w for w, _ in COMMUTES])
@@ -590,15 +592,15 @@ def floor_notebook(folder: Path) -> Path:
 
 
 def measure_floor(folder: Path, repeats: int = FLOOR_REPEATS) -> dict:
-    """Wall seconds of the empty notebook through report.execute_notebook + render_html (median after a warm-up)."""
-    from helpers import report
+    """Wall seconds of the empty notebook through runner.execute_notebook + render_html (median after a warm-up)."""
+    from helpers.publish import runner
 
     path = floor_notebook(folder)
     times = []
     for i in range(repeats + 1):
         started = time.perf_counter()
-        report.execute_notebook(path, folder / "executed.ipynb", {"year": YEAR})
-        report.render_html(folder / "executed.ipynb", folder / "floor.html")
+        runner.execute_notebook(path, folder / "executed.ipynb", {"year": YEAR})
+        runner.render_html(folder / "executed.ipynb", folder / "floor.html")
         if i:  # the first run warms imports and the HTML exporter
             times.append(time.perf_counter() - started)
     return {"seconds": statistics.median(times), "runs_s": times}
@@ -609,19 +611,20 @@ def measure_annual_run(folder: Path, repeats: int = RUN_REPEATS, jobs: int | Non
     of `repeats` runs after a warm-up run (first-run effects: font and file caches)."""
     import inspect
 
-    from helpers import ingest, report
+    from helpers.publish import runner
+    from helpers.survey import ingest
 
     raw = config.RAW / config.DEFAULT_DATASET
     processed = folder / "processed"
     ingest.ingest_year(PREV_YEAR, raw, processed)
-    jobs = jobs or inspect.signature(report.run_year).parameters["jobs"].default
+    jobs = jobs or inspect.signature(runner.run_year).parameters["jobs"].default
     times = []
     for i in range(repeats + 1):
         started = time.perf_counter()
-        final = report.run_year(YEAR, raw_dir=raw, processed_dir=processed, out=folder / "out", jobs=jobs)
+        final = runner.run_year(YEAR, raw_dir=raw, processed_dir=processed, out=folder / "out", jobs=jobs)
         if i:
             times.append(time.perf_counter() - started)
-    notebooks = report.discover()
+    notebooks = runner.discover()
     return {"seconds": statistics.median(times), "runs_s": times, "jobs": jobs, "notebooks": len(notebooks),
             "per_notebook": _notebook_durations(final / "executed")}
 
@@ -668,7 +671,7 @@ def full_run(work: Path) -> dict:
     ru_maxrss) and the peak of all its processes together (sampled every RSS_SAMPLE_S)."""
     import threading
 
-    from helpers import report
+    from helpers.publish import runner
 
     peak = {"tree": 0.0}
     done = threading.Event()
@@ -685,14 +688,14 @@ def full_run(work: Path) -> dict:
         with _bench_key():
             for year in (PREV_YEAR, YEAR):
                 lap = time.perf_counter()
-                report.run_year(year, raw_dir=work / "raw", processed_dir=work / "processed", out=work / "reports")
+                runner.run_year(year, raw_dir=work / "raw", processed_dir=work / "processed", out=work / "reports")
                 seconds[year] = time.perf_counter() - lap
     finally:
         done.set()
         watcher.join()
     largest = max(_peak_rss_mb(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     return {"seconds": time.perf_counter() - started, "year_s": seconds, "peak_process_mb": largest,
-            "peak_all_mb": max(peak["tree"], largest), "notebooks": len(report.discover())}
+            "peak_all_mb": max(peak["tree"], largest), "notebooks": len(runner.discover())}
 
 
 def measure_full_run(n: int, work: Path) -> dict:
@@ -721,7 +724,7 @@ def machine() -> dict:
             versions[package] = md.version(package)
         except md.PackageNotFoundError:
             versions[package] = "not installed"
-    from helpers import ingest
+    from helpers.survey import ingest
 
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(mem_kb / 2**20, 1),
             "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
@@ -802,7 +805,7 @@ def markdown(results: dict) -> str:
                       f"{len(boot['runs_s'])} (target <= {TARGET_BOOTSTRAP_SECONDS:.0f} s: {met})."]
     run = results.get("annual_run")
     if run:
-        lines += ["", "Annual run: `report.run_year(2025)` on the bundled sample (2024 already processed), "
+        lines += ["", "Annual run: `runner.run_year(2025)` on the bundled sample (2024 already processed), "
                       f"jobs={run['jobs']}, median of {len(run['runs_s'])} after a warm-up run; floor = an empty "
                       "notebook (one parameters cell) through execute_notebook + render_html, median of "
                       f"{len(results['floor']['runs_s'])} after a warm-up.", "",
@@ -873,6 +876,6 @@ def _generate_step(n: int, work: Path) -> dict:
 STEPS = {"prepare": prepare, "measure": lambda n, work: measure(work), "generate": _generate_step,
          "full_run": lambda n, work: full_run(work), "workbench": measure_workbench}
 
-if __name__ == "__main__":  # the subprocesses: python -m helpers.bench prepare|measure|generate|full_run|workbench N WORK
+if __name__ == "__main__":  # the subprocesses: python -m helpers.synthetic.bench prepare|measure|generate|full_run|workbench N WORK
     _step, _n, _work = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
     print(json.dumps(STEPS[_step](_n, _work), default=str))

@@ -17,7 +17,8 @@ from importlib import metadata
 from pathlib import Path
 
 import helpers
-from helpers import config, factors, privacy, reference
+from helpers import config, privacy, reference
+from helpers.inventory import factors
 from helpers.schemas import atomic_write_bytes
 
 MANIFEST_FILE = "manifest.json"

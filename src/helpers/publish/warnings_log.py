@@ -56,8 +56,8 @@ class Context:
 
     @cached_property
     def results(self):
-        """helpers.summary.YearResults of the year (computed once per run)."""
-        from helpers import summary
+        """helpers.publish.summary.YearResults of the year (computed once per run)."""
+        from helpers.publish import summary
 
         return summary.year_results(Path(self.processed_dir), self.year, self.main_mode_rule)
 
@@ -159,7 +159,8 @@ def _claims_rejects(ctx: Context) -> list[RunWarning]:
 
 @check
 def _proxy_factors(ctx: Context) -> list[RunWarning]:
-    from helpers import factors, tables
+    from helpers.inventory import factors
+    from helpers.publish import tables
 
     if not ctx.report:
         return []
@@ -186,7 +187,7 @@ def _suppressed_cells(ctx: Context) -> list[RunWarning]:
 
 @check
 def _cjk_font(ctx: Context) -> list[RunWarning]:
-    from helpers import plots
+    from helpers.publish import plots
 
     if plots.cjk_font() is not None:
         return []

@@ -12,7 +12,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers import cli, report, runguard
+from helpers import cli
+from helpers.publish import runguard, runner
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 PARAMETERS = 'year: int = 2000  # survey year\nmin_cell: int = 1  # smallest cell shown'
@@ -54,7 +55,7 @@ def sidecar(monkeypatch) -> list:
 
     module.write_summary = write_summary
     monkeypatch.setitem(sys.modules, "fake_sidecar", module)
-    monkeypatch.setattr(report, "SIDECARS", (("fake_sidecar", "write_summary"),))
+    monkeypatch.setattr(runner, "SIDECARS", (("fake_sidecar", "write_summary"),))
     return calls
 
 
@@ -85,7 +86,7 @@ def test_run_executes_renders_and_indexes(tmp_path, notebooks, sidecar, capsys):
     index = (year_dir / "index.html").read_text(encoding="utf-8")
     assert '<meta charset="utf-8">' in index
     assert index.index("02_summary.html") < index.index("01_ingest.html")  # summary listed first
-    assert index.index(report.READ_FIRST_LABEL) < index.index("01_ingest.html")
+    assert index.index(runner.READ_FIRST_LABEL) < index.index("01_ingest.html")
     assert "summary.json" in index
     assert 'href="2025/index.html"' in (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
 
@@ -140,11 +141,11 @@ def test_failure_without_previous_report_leaves_no_year_folder(tmp_path, noteboo
 def test_discover_sorts_by_number_and_finds_titles(tmp_path):
     for name in ("10_z.ipynb", "02_b.ipynb", "notes.ipynb", "01_a.ipynb"):
         write_notebook(tmp_path / name, f"Title {name}")
-    assert [nb.path.name for nb in report.discover(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "10_z.ipynb"]
-    assert report.notebook_title(nbformat.read(tmp_path / "02_b.ipynb", as_version=4)) == "Title 02_b.ipynb"
+    assert [nb.path.name for nb in runner.discover(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "10_z.ipynb"]
+    assert runner.notebook_title(nbformat.read(tmp_path / "02_b.ipynb", as_version=4)) == "Title 02_b.ipynb"
 
 
 def test_summary_without_a_run_or_builder_is_a_clear_error(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(report, "SUMMARY_MODULE", "helpers.no_such_module")
+    monkeypatch.setattr(runner, "SUMMARY_MODULE", "helpers.no_such_module")
     assert cli.main(["summary", "--year", "2025", "--out", str(tmp_path)]) == 2
     assert "summary.json" in capsys.readouterr().err

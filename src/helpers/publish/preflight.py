@@ -58,7 +58,8 @@ def _writable_folder(path: Path, option: str) -> None:
 
 def check_year_inputs(year: int, raw_dir: Path, reference_dir: Path | None = None) -> None:
     """The year's form mapping, factor set and raw files exist."""
-    from helpers import factors, ingest
+    from helpers.inventory import factors
+    from helpers.survey import ingest
 
     try:
         mapping = ingest.load_mapping(year, reference_dir)

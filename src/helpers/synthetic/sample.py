@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import config, emissions, factors, modeshare, reference
+from helpers import config, reference
+from helpers.inventory import emissions, factors, modeshare
 from helpers.schemas import atomic_write_bytes
 
 SEED = 20250314

@@ -27,7 +27,8 @@ from pathlib import Path
 
 import nbformat
 
-from helpers import config, privacy, reference, runguard
+from helpers import config, privacy, reference
+from helpers.publish import runguard
 
 KERNEL_NAME = "python3"
 # The kernel's own log is not the report's business: at ERROR it prints "[IPKernelApp] ERROR | KeyboardInterrupt
@@ -39,10 +40,10 @@ YEAR_DIR_PATTERN = re.compile(r"^\d{4}$")
 PARAMETER_TAGS = {"parameters", "injected-parameters"}
 READ_FIRST_LABEL = "請先閱讀 Read first"
 # written into the staging folder after the notebooks succeeded, when the module and function exist
-SIDECARS = (("helpers.summary", "write_summary"), ("helpers.manifest", "write_manifest"),
+SIDECARS = (("helpers.publish.summary", "write_summary"), ("helpers.publish.manifest", "write_manifest"),
             ("helpers.publish.workbook", "write_workbook"),  # the workbook checks its totals against summary.json
             ("helpers.publish.method", "write_method"))  # METHOD.html: docs/METHOD.md, linked from every report page
-SUMMARY_MODULE = "helpers.summary"  # its build_summary(year, raw_dir=, processed_dir=) backs `helpers summary`
+SUMMARY_MODULE = "helpers.publish.summary"  # its build_summary(year, raw_dir=, processed_dir=) backs `helpers summary`
 FONT_STACK = ('"Noto Sans CJK TC", "Noto Sans TC", "Source Han Sans TW", "PingFang TC", '
               '"Microsoft JhengHei", sans-serif')
 
@@ -343,15 +344,15 @@ def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: 
         "route_a_max_unmatched": float(route_a_max_unmatched),
         "min_accepted_share": float(min_accepted_share),
     }
-    # a private folder for the run, where helpers.summary.year_results keeps each year's results for the others
+    # a private folder for the run, where helpers.publish.summary.year_results keeps each year's results for the others
     # (inside the processed folder, whose data it holds; a killed run's is removed by the next run)
-    from helpers.summary import RESULTS_CACHE_ENV
+    from helpers.publish.summary import RESULTS_CACHE_ENV
 
     cache, previous = processed / runguard.CACHE_DIR, os.environ.get(RESULTS_CACHE_ENV)
     shutil.rmtree(cache, ignore_errors=True)
     cache.mkdir()
     os.environ[RESULTS_CACHE_ENV] = str(cache)  # inherited by the kernels started below
-    from helpers import warnings_log
+    from helpers.publish import warnings_log
 
     previous_warnings = os.environ.get(warnings_log.WARNINGS_FILE_ENV)
     os.environ[warnings_log.WARNINGS_FILE_ENV] = str(cache / "warnings.jsonl")
@@ -569,7 +570,7 @@ def write_top_index(out: Path | str) -> Path:
 
 def run_cli(args, years: list[int], notebooks_dir: Path | str | None = None) -> int:
     """`python -m helpers run`: run every year in turn; 0 when all succeeded, 1 (with the reason) otherwise."""
-    from helpers import preflight
+    from helpers.publish import preflight
 
     notebooks_dir = notebooks_dir or getattr(args, "notebooks_dir", None)
     base_year = config.to_gregorian(args.base_year) if args.base_year is not None else None
@@ -606,7 +607,7 @@ def run_cli(args, years: list[int], notebooks_dir: Path | str | None = None) -> 
 
 def _warnings_text(year_dir: Path) -> str:
     """The year's warnings from its summary.json, for the terminal (a cron job's mail)."""
-    from helpers import warnings_log
+    from helpers.publish import warnings_log
 
     try:
         content = json.loads((year_dir / "summary.json").read_text(encoding="utf-8"))

@@ -26,7 +26,7 @@ from pathlib import Path
 LOCK_FILE = ".workbench-run.lock"
 SNAPSHOT_DIR = ".run-snapshot"
 RUN_ID_FILE = ".run-id"  # in a published report folder: the run that wrote it
-CACHE_DIR = ".run-cache"  # the run's results cache (helpers.summary), inside the processed folder
+CACHE_DIR = ".run-cache"  # the run's results cache (helpers.publish.summary), inside the processed folder
 
 
 class LockedError(RuntimeError):
