@@ -13,8 +13,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import business_travel as bt, config, privacy
+from helpers import config, privacy
+from helpers.business_travel import claims as bt, distances, export as bt_export, reference
 from helpers.inventory import factors
+from helpers.publish import travel_tables
+from helpers.synthetic import travel_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "06_business_travel.ipynb"
@@ -22,7 +25,7 @@ KEY = b"business-travel-test"
 YEAR = 2025
 FAC = factors.factors_by_mode(YEAR)
 DAY = {"flagfall_ntd": 85, "flagfall_km": 1.25, "step_ntd": 5, "step_m": 200, "night_surcharge_ntd": 20}
-HEADERS = list(bt.HEADERS)
+HEADERS = list(travel_sample.HEADERS)
 
 
 @pytest.fixture(autouse=True)
@@ -56,7 +59,7 @@ def run(tmp_path: Path, rows: list[dict], long_rows: list[dict] | None = None, *
     raw_year, processed = tmp_path / "raw" / str(YEAR), tmp_path / "processed" / str(YEAR)
     write_claims(raw_year, rows)
     if long_rows is not None:
-        frame = pd.DataFrame(long_rows, columns=list(bt.LONG_HEADERS))
+        frame = pd.DataFrame(long_rows, columns=list(travel_sample.LONG_HEADERS))
         (raw_year / "long_trips.csv").write_bytes(frame.to_csv(index=False).encode("utf-8-sig"))
     report = bt.ingest_claims(raw_year, processed, YEAR, key=KEY, **kw)
     return report, bt.load_tables(processed)
@@ -66,7 +69,7 @@ def run(tmp_path: Path, rows: list[dict], long_rows: list[dict] | None = None, *
 
 def test_day_fare_formula_matches_the_study():
     fares = pd.Series([85.0, 90.0, 185.0, 335.0])
-    out = bt.taxi_km_from_fare(fares, False, DAY)
+    out = distances.taxi_km_from_fare(fares, False, DAY)
     expected = (fares - 85) / 5 * 0.2 + 1.25  # docs/METHOD.md §9
     assert np.allclose(out["km"], expected)
     assert np.allclose(out["km"], [1.25, 1.45, 5.25, 11.25])
@@ -75,13 +78,13 @@ def test_day_fare_formula_matches_the_study():
 
 def test_night_surcharge_is_removed_before_converting():
     fares = pd.Series([105.0, 105.0, 205.0])
-    out = bt.taxi_km_from_fare(fares, pd.Series([True, False, True]), DAY)
+    out = distances.taxi_km_from_fare(fares, pd.Series([True, False, True]), DAY)
     assert np.allclose(out["km"], [1.25, 2.05, 5.25])  # night 105 = flag-fall ride; day 105 = 4 steps
     assert out["on_grid"].all()
 
 
 def test_below_flagfall_and_off_grid_fares_are_flagged():
-    out = bt.taxi_km_from_fare(pd.Series([70.0, 87.0, 100.0]), False, DAY)
+    out = distances.taxi_km_from_fare(pd.Series([70.0, 87.0, 100.0]), False, DAY)
     assert out["below_flagfall"].tolist() == [True, False, False]
     assert out["on_grid"].tolist() == [False, False, True]
     assert out.loc[0, "km"] == pytest.approx(1.25)  # below the flag-fall: the flag-fall distance
@@ -119,7 +122,7 @@ def test_off_grid_and_below_flagfall_claims_need_review(tmp_path):
     assert by_no.loc["B", "flags"] == "taxi_below_flagfall" and by_no.loc["B", "distance_km"] == pytest.approx(1.25)
     assert by_no.loc["C", "quality"] == "medium" and pd.isna(by_no.loc["C", "flags"])
     assert by_no["needs_review"].tolist() == [True, True, False]
-    assert set(bt.review_list(tables["claims"])["claim_id"]) == set(by_no.loc[["A", "B"], "claim_id"])
+    assert set(travel_tables.review_list(tables["claims"])["claim_id"]) == set(by_no.loc[["A", "B"], "claim_id"])
 
 
 def test_taxi_is_petrol_unless_the_claim_says_electric(tmp_path):
@@ -153,8 +156,8 @@ def test_mrt_station_table_then_fare_estimate_then_spend_based(tmp_path):
 
 def test_bus_station_table_then_fare_estimate_then_spend_based(tmp_path):
     ref_dir = tmp_path / "ref"
-    shutil.copytree(bt.REFERENCE_DIR, ref_dir)
-    with (ref_dir / bt.STATION_DISTANCES_FILE).open("a", encoding="utf-8") as fh:
+    shutil.copytree(reference.REFERENCE_DIR, ref_dir)
+    with (ref_dir / reference.STATION_DISTANCES_FILE).open("a", encoding="utf-8") as fh:
         fh.write("taipei_bus,甲站,乙站,3.3,test pair,test\n")
     rows = [claim(modes="公車", amount="15", o_st="甲站", d_st="乙站", no="S"),
             claim(modes="公車", amount="30", no="F"),
@@ -269,7 +272,7 @@ def test_no_claims_file_returns_none_and_writes_nothing(tmp_path):
 def test_parse_dates_accepts_gregorian_and_roc():
     values = pd.Series(["2025-11-03", "2025/11/3", "20251103", "114/11/03", "1141103", "114年11月3日",
                         "2025-11-03 00:00:00", "114/02/30", "soon", None])
-    got = bt.parse_dates(values)
+    got = bt_export.parse_dates(values)
     assert (got.iloc[:7] == pd.Timestamp("2025-11-03")).all() and got.iloc[7:].isna().all()
 
 
@@ -313,7 +316,7 @@ def test_long_trips_table_lookup_and_great_circle_fallback(tmp_path):
     assert (gc["method"], gc["quality"], gc["flags"]) == ("great_circle", "low", "great_circle")
     lat1, lon1, lat2, lon2 = map(math.radians, (25.0478, 121.5170, 23.4592, 120.3232))
     h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
-    assert gc["distance_km"] == pytest.approx(2 * bt.EARTH_RADIUS_KM * math.asin(math.sqrt(h)) * 1.18)
+    assert gc["distance_km"] == pytest.approx(2 * distances.EARTH_RADIUS_KM * math.asin(math.sqrt(h)) * 1.18)
     assert legs.loc[("T1", "outbound"), "emission_kgco2e"] == pytest.approx(160 * FAC["thsr"])
     rejects = tables["rejects"][tables["rejects"]["file"] == "2025/long_trips.csv"].set_index("reason_code")
     assert rejects.loc["unknown_station", ["row", "column", "value"]].tolist() == [5, "迄站", "月球站"]
@@ -329,10 +332,10 @@ def test_long_trips_table_lookup_and_great_circle_fallback(tmp_path):
 
 def test_sample_reproduces_the_pilot_end_to_end(tmp_path):
     raw_year = tmp_path / "raw" / "2025"
-    bt.write_sample_claims(raw_year)
+    travel_sample.write_sample_claims(raw_year)
     first = (raw_year / "claims.csv").read_bytes()
     assert first.startswith("\ufeff".encode()) and "單程/來回".encode() in first
-    bt.write_sample_claims(raw_year)
+    travel_sample.write_sample_claims(raw_year)
     assert (raw_year / "claims.csv").read_bytes() == first  # deterministic
     report = bt.ingest_claims(raw_year, tmp_path / "processed" / "2025", 2025, key=KEY)
     summary = bt.business_summary(tmp_path / "processed" / "2025")
@@ -344,11 +347,11 @@ def test_sample_reproduces_the_pilot_end_to_end(tmp_path):
     assert set(summary["by_method_kgco2e"]) == {"taxi_tariff", "station_table", "fare_estimate", "spend_based"}
     assert sum(summary["quality_share_of_kgco2e"].values()) == pytest.approx(1.0)
     json.dumps(summary)  # goes into summary.json as is
-    assert bt.pilot_comparison(summary, 2025)["一致 Match"].eq("✓").all()
+    assert travel_tables.pilot_comparison(summary, 2025)["一致 Match"].eq("✓").all()
 
 
 def test_bundled_sample_is_the_generator_output(tmp_path):
-    bt.write_sample_claims(tmp_path)
+    travel_sample.write_sample_claims(tmp_path)
     for name in ("claims.csv", "long_trips.csv"):
         bundled = config.RAW / config.DEFAULT_DATASET / "2025" / name
         assert bundled.read_bytes() == (tmp_path / name).read_bytes(), f"re-run the sample generator for {name}"
@@ -371,7 +374,7 @@ def test_notebook_runs_on_a_copy_of_the_sample(tmp_path, monkeypatch, year):
     # the kernel imports helpers from this checkout, installed or not
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
     raw = tmp_path / "raw"
-    bt.write_sample_claims(raw / "2025")
+    travel_sample.write_sample_claims(raw / "2025")
     (raw / "2024").mkdir()
     out = tmp_path / "out"
     out.mkdir()

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from helpers import business_travel, reference
+from helpers import reference
+from helpers.business_travel import schemas
 from helpers.inventory import factors, rollforward
 from helpers.publish import tables
 
@@ -25,9 +26,9 @@ def test_every_label_is_traditional_chinese_with_an_english_gloss():
 
 
 def test_code_families_of_the_code_all_have_labels():
-    assert set(business_travel.METHODS) <= set(reference.labels("distance_method"))
-    assert set(business_travel.QUALITY_LEVELS) <= set(reference.labels("distance_quality"))
-    assert set(business_travel.FAMILIES) <= set(reference.labels("claim_family"))
+    assert set(schemas.METHODS) <= set(reference.labels("distance_method"))
+    assert set(schemas.QUALITY_LEVELS) <= set(reference.labels("distance_quality"))
+    assert set(schemas.FAMILIES) <= set(reference.labels("claim_family"))
     assert set(factors.METHOD_INPUTS) <= set(reference.labels("factor_method"))
     assert set("ABCD") | {rollforward.ROUTE} == set(tables.ROUTE_LABELS)  # R: carried in a roll-forward year
 

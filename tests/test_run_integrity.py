@@ -17,7 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from helpers import business_travel, privacy
+from helpers import privacy
+from helpers.business_travel import claims as bt_claims
 from helpers.publish import summary
 from helpers.survey import ingest
 from helpers.survey.ingest import IngestError
@@ -193,13 +194,13 @@ def test_invisible_characters_do_not_make_a_second_department_or_lose_a_person(t
 # --------------------------------------------------------------------------------------------- claims reader
 
 def test_claims_row_with_an_unquoted_thousands_separator_is_rejected(tmp_path, raw):
-    clean = business_travel.ingest_claims(raw / "2025", tmp_path / "clean" / "2025", 2025, key=KEY)["claims"]
+    clean = bt_claims.ingest_claims(raw / "2025", tmp_path / "clean" / "2025", 2025, key=KEY)["claims"]
     path = raw / "2025" / "claims.csv"
     text = path.read_text(encoding="utf-8-sig")
     lines = text.splitlines()
     lines[1] = lines[1].replace(",190,", ",1,245,")  # 1,245 NTD typed without quotes: one cell too many
     path.write_text("\ufeff" + "\n".join(lines) + "\n", encoding="utf-8")
-    report = business_travel.ingest_claims(raw / "2025", tmp_path / "processed" / "2025", 2025, key=KEY)
+    report = bt_claims.ingest_claims(raw / "2025", tmp_path / "processed" / "2025", 2025, key=KEY)
     claims = pd.read_parquet(tmp_path / "processed" / "2025" / "business_travel" / "claims.parquet")
     assert not (claims["amount_ntd"] == 1).any()
     rejects = pd.read_parquet(tmp_path / "processed" / "2025" / "business_travel" / "rejects.parquet")

@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 from hostile import MARKUP, parse_html
 
-from helpers import business_travel, privacy
-from helpers.publish import tables
+from helpers import privacy
+from helpers.publish import tables, travel_tables
 
 PAGES = ("01_ingest", "02_emissions", "04_attitudes", "06_business_travel")
 SAFE_ATTRIBUTE = re.compile(r"XSS\d")
@@ -119,7 +119,7 @@ def test_review_list_numbers_applicants():
                            "date": pd.to_datetime(["2025-11-03"] * 3), "trip_type": "single", "modes": "taxi_petrol",
                            "amount_ntd": 100.0, "distance_km": 1.0, "emission_kgco2e": 0.1,
                            "methods": "taxi_tariff", "quality": "medium", "flags": ""})
-    review = business_travel.review_list(claims)
+    review = travel_tables.review_list(claims)
     assert review["applicant"].tolist() == ["申請人 1", "申請人 2", "申請人 1"]
     assert "applicant_id" not in review.columns
 

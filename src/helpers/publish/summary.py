@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.business_travel import claims
 from helpers.inventory import (decompose, emissions, extrapolate, factors, modeshare, rollforward, roster, trend,
                                uncertainty)
 from helpers.schemas import atomic_write_bytes
@@ -148,14 +149,9 @@ def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | 
     years = trend_table(processed_dir, year, main_mode_rule, min_cell)
     out["trend"] = (years.astype(object).where(years.notna(), None).to_dict(orient="records")
                     if years is not None else None)
-    try:
-        from helpers import business_travel
-    except ImportError:
-        business_travel = None
-    if business_travel is not None:
-        bt = business_travel.business_summary(processed_dir / str(year))
-        if bt is not None:
-            out["business_travel"] = bt
+    bt = claims.business_summary(processed_dir / str(year))
+    if bt is not None:
+        out["business_travel"] = bt
     return out
 
 

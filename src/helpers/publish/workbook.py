@@ -19,9 +19,10 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from helpers import business_travel, config, reference
+from helpers import config, reference
+from helpers.business_travel import claims, reference as bt_reference, schemas
 from helpers.inventory import emissions, factors
-from helpers.publish import summary, tables
+from helpers.publish import summary, tables, travel_tables
 from helpers.schemas import FORMULA_PREFIXES, atomic_write_bytes  # noqa: F401  (FORMULA_PREFIXES: tests use it here)
 from helpers.schemas import safe_cell as safe_text  # the one formula neutraliser of every CSV/XLSX written
 
@@ -97,13 +98,13 @@ def _factor_columns(mode_id: str, table: pd.DataFrame, info: dict) -> dict:
 
 def _long_factor_columns(mode_id: str, table: pd.DataFrame, info: dict) -> dict:
     """Factor columns of a long-trip mode: the factor set's, or long_trip_modes.yaml's own factor."""
-    doc = reference.load_yaml(business_travel.REFERENCE_DIR / business_travel.LONG_MODES_FILE)
+    doc = reference.load_yaml(bt_reference.REFERENCE_DIR / bt_reference.LONG_MODES_FILE)
     spec = (doc.get("modes") or {}).get(mode_id, {})
     if spec.get("factor") == "factor_set" or not spec:
         return _factor_columns(mode_id, table, info)
     grade = str(spec.get("factor_grade", "proxy"))
     return {"factor_source": str(spec.get("factor_source_zh") or spec.get("factor_source", "")).strip(),
-            "factor_version": f"{business_travel.LONG_MODES_FILE}（版本 {doc.get('version', '')}）",
+            "factor_version": f"{bt_reference.LONG_MODES_FILE}（版本 {doc.get('version', '')}）",
             "factor_grade": reference.labels("factor_grade")[grade],
             "gwp_basis": str(spec.get("gwp_basis", info["gwp_basis"]))}
 
@@ -118,8 +119,8 @@ def _activity_grade(methods: pd.Series, km: pd.Series) -> tuple[str, float]:
 
 def _method_text(methods: pd.Series) -> str:
     """The distance methods of a source, best first, as zh-TW labels."""
-    names = business_travel.zh(business_travel.METHOD_LABELS)
-    return "、".join(names[m] for m in business_travel.METHODS if m in set(methods))
+    names = schemas.zh(schemas.METHOD_LABELS)
+    return "、".join(names[m] for m in schemas.METHODS if m in set(methods))
 
 
 def _source_factor(part: pd.DataFrame, km: float, kg: float) -> float:
@@ -153,9 +154,9 @@ def register(year: int, processed_dir: Path | str, main_mode_rule: str = "longes
                      **_factor_columns(r.mode_id, table, info),
                      "emission_kgco2e": float(r.annual_kgco2e)})
 
-    bt = business_travel.load_tables(processed_dir / str(year))
+    bt = claims.load_tables(processed_dir / str(year))
     if bt is not None:
-        long_names = business_travel.long_trip_names()
+        long_names = travel_tables.long_trip_names()
         for kind, frame, names, factor_columns in (
                 ("short_trips", bt["rides"], reference.mode_names("zh"), _factor_columns),
                 ("long_trips", bt["long_trips"], long_names, _long_factor_columns)):

@@ -602,9 +602,9 @@ def write_sample(out_dir: Path = config.RAW / config.DEFAULT_DATASET) -> None:
         if att["file"] != mapping.get("roster", {}).get("file"):
             atomic_write_bytes(year_dir / att["file"], xlsx_bytes(attendance_frame(people, year), att["sheet"]))
     write_off_year(people, out_dir / str(OFF_YEAR))
-    from helpers import business_travel
+    from helpers.synthetic import travel_sample
 
-    business_travel.write_sample_claims(out_dir / "2025")
+    travel_sample.write_sample_claims(out_dir / "2025")
 
 
 # ---------------------------------------------------------------- 2026: an off-year rolled forward from 2025
