@@ -13,7 +13,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from helpers import cli
-from helpers.publish import runguard, runner
+from helpers.publish import pages, runguard, runner
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 PARAMETERS = 'year: int = 2000  # survey year\nmin_cell: int = 1  # smallest cell shown'
@@ -86,7 +86,7 @@ def test_run_executes_renders_and_indexes(tmp_path, notebooks, sidecar, capsys):
     index = (year_dir / "index.html").read_text(encoding="utf-8")
     assert '<meta charset="utf-8">' in index
     assert index.index("02_summary.html") < index.index("01_ingest.html")  # summary listed first
-    assert index.index(runner.READ_FIRST_LABEL) < index.index("01_ingest.html")
+    assert index.index(pages.READ_FIRST_LABEL) < index.index("01_ingest.html")
     assert "summary.json" in index
     assert 'href="2025/index.html"' in (tmp_path / "reports" / "index.html").read_text(encoding="utf-8")
 
@@ -142,7 +142,7 @@ def test_discover_sorts_by_number_and_finds_titles(tmp_path):
     for name in ("10_z.ipynb", "02_b.ipynb", "notes.ipynb", "01_a.ipynb"):
         write_notebook(tmp_path / name, f"Title {name}")
     assert [nb.path.name for nb in runner.discover(tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "10_z.ipynb"]
-    assert runner.notebook_title(nbformat.read(tmp_path / "02_b.ipynb", as_version=4)) == "Title 02_b.ipynb"
+    assert pages.notebook_title(nbformat.read(tmp_path / "02_b.ipynb", as_version=4)) == "Title 02_b.ipynb"
 
 
 def test_summary_without_a_run_or_builder_is_a_clear_error(tmp_path, monkeypatch, capsys):

@@ -16,7 +16,7 @@ import pytest
 import helpers
 from helpers import config, privacy, schemas, workbench
 from helpers.inventory import emissions
-from helpers.publish import runner, summary, tables
+from helpers.publish import pages, runner, summary, tables
 
 YEARS = (2024, 2025)
 HOSTILE = "<b>$\\frac{1}{$</b>"  # a department name typed as markup and as matplotlib math
@@ -297,7 +297,7 @@ def test_explore_notebook_runs_headless_and_is_not_a_report(pipeline_run, tmp_pa
     assert [o["data"].keys() for o in exporting.outputs] == [{"text/markdown", "text/plain"}]  # no stray chart
     raw = pd.read_csv(pipeline_run.raw_dir / "2025" / "survey.csv", dtype=str, encoding="utf-8-sig")
     assert not [n for n in raw["員工編號"].dropna().unique() if n in text]
-    runner.render_html(executed, tmp_path / "explore.html")
+    pages.render_html(executed, tmp_path / "explore.html")
     assert "33.59%" in (tmp_path / "explore.html").read_text(encoding="utf-8")
 
 

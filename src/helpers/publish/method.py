@@ -21,7 +21,7 @@ def method_html(source: Path | None = None) -> str:
     """docs/METHOD.md rendered as a standalone zh-TW HTML page (house fonts)."""
     from nbconvert.filters import markdown2html
 
-    from helpers.publish.runner import HOUSE_CSS
+    from helpers.publish.pages import HOUSE_CSS
 
     path = Path(source or METHOD_MD)
     if not path.exists():

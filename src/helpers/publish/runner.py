@@ -7,7 +7,6 @@ A failing executed notebook is kept in `<out>/<year>.failed/` for debugging.
 
 from __future__ import annotations
 
-import html
 import importlib
 import importlib.util
 import json
@@ -21,14 +20,14 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import nbformat
 
-from helpers import config, privacy, reference
+from helpers import config, privacy
 from helpers.publish import runguard
+from helpers.publish.pages import Notebook, PARAMETER_TAGS, render_html, write_top_index, write_year_index
+
 
 KERNEL_NAME = "python3"
 # The kernel's own log is not the report's business: at ERROR it prints "[IPKernelApp] ERROR | KeyboardInterrupt
@@ -36,81 +35,15 @@ KERNEL_NAME = "python3"
 # reach the run through the notebook's outputs, and a dead kernel through papermill.
 KERNEL_ARGUMENTS = ["--log-level=CRITICAL"]
 NOTEBOOK_PATTERN = re.compile(r"^(\d+)_.+\.ipynb$")
-YEAR_DIR_PATTERN = re.compile(r"^\d{4}$")
-PARAMETER_TAGS = {"parameters", "injected-parameters"}
-READ_FIRST_LABEL = "請先閱讀 Read first"
 # written into the staging folder after the notebooks succeeded, when the module and function exist
 SIDECARS = (("helpers.publish.summary", "write_summary"), ("helpers.publish.manifest", "write_manifest"),
             ("helpers.publish.workbook", "write_workbook"),  # the workbook checks its totals against summary.json
             ("helpers.publish.method", "write_method"))  # METHOD.html: docs/METHOD.md, linked from every report page
 SUMMARY_MODULE = "helpers.publish.summary"  # its build_summary(year, raw_dir=, processed_dir=) backs `helpers summary`
-FONT_STACK = ('"Noto Sans CJK TC", "Noto Sans TC", "Source Han Sans TW", "PingFang TC", '
-              '"Microsoft JhengHei", sans-serif')
-
-# Printing (reviewers print): A4, each section (h2) on a new page except the first, charts and table rows never
-# split, table headers repeated, link targets written after the link text.
-PRINT_CSS = """
-@page { size: A4; margin: 14mm 12mm 16mm; }
-@media print {
-  body { font-size: 10pt; line-height: 1.45; }
-  main, .jp-Notebook { max-width: none; padding: 0; margin: 0; }
-  .jp-Cell:has(h2) ~ .jp-Cell h2 { break-before: page; }
-  h1, h2, h3, caption { break-after: avoid; }
-  img, svg, figure, .jp-RenderedImage { break-inside: avoid; max-width: 100% !important; height: auto; }
-  table { font-size: 8pt; }
-  td, th { white-space: normal !important; min-width: 0 !important; padding: 1px 4px !important; }
-  tr, li { break-inside: avoid; }
-  thead { display: table-header-group; }
-  .jp-OutputArea-output { overflow: visible; }
-  a[href]:not([href^="#"])::after { content: " <" attr(href) ">"; font-size: 85%; color: #555; word-break: break-all; }
-  .anchor-link { display: none; }
-}
-"""
-
-HOUSE_CSS = f"""
-:root {{
-  --jp-content-font-family: {FONT_STACK};
-  --jp-ui-font-family: {FONT_STACK};
-  --house-accent: #1f6f8b;
-}}
-body {{ font-family: {FONT_STACK}; line-height: 1.6; color: #222; background: #fff; }}
-main {{ max-width: 1100px; margin: 0 auto; padding: 1.5rem 1.25rem 3rem; }}
-h1, h2, h3 {{ color: #123; }}
-a {{ color: var(--house-accent); }}
-table {{ border-collapse: collapse; }}
-.jp-OutputArea-output {{ overflow-x: auto; }}  /* a table wider than the page scrolls instead of squeezing */
-{PRINT_CSS}"""
-
-INDEX_CSS = HOUSE_CSS + """
-.subtitle { color: #666; font-size: 0.95em; margin-top: -0.6em; }
-ul.reports { list-style: none; padding: 0; }
-ul.reports li { border: 1px solid #dde3e8; border-radius: 6px; padding: 0.7rem 1rem; margin: 0.6rem 0; }
-ul.reports li.first { border-color: var(--house-accent); background: #f2f8fa; }
-.badge { display: inline-block; background: var(--house-accent); color: #fff; border-radius: 4px;
-         padding: 0 0.5em; font-size: 0.85em; margin-right: 0.5em; }
-.file { color: #777; font-size: 0.85em; margin-left: 0.5em; }
-table.params td, table.params th { border: 1px solid #dde3e8; padding: 0.25rem 0.6rem; text-align: left; }
-"""
 
 
 class RunError(RuntimeError):
     """A year's run failed; the message names the notebook, the cell and the error, for the person running it."""
-
-
-@dataclass(frozen=True)
-class Notebook:
-    """A numbered source notebook (notebooks/NN_name.ipynb)."""
-
-    number: int
-    path: Path
-
-    @property
-    def name(self) -> str:
-        return self.path.stem
-
-    @property
-    def is_summary(self) -> bool:
-        return "summary" in self.name.lower()
 
 
 def discover(notebooks_dir: Path | str | None = None) -> list[Notebook]:
@@ -119,17 +52,6 @@ def discover(notebooks_dir: Path | str | None = None) -> list[Notebook]:
     found = [Notebook(int(match.group(1)), path) for path in folder.glob("*.ipynb")
              if (match := NOTEBOOK_PATTERN.match(path.name))]
     return sorted(found, key=lambda nb: (nb.number, nb.path.name))
-
-
-def notebook_title(nb: nbformat.NotebookNode, default: str = "") -> str:
-    """Text of the first markdown heading of a notebook (without the #s), or `default`."""
-    for cell in nb.cells:
-        if cell.cell_type != "markdown":
-            continue
-        for line in cell.source.splitlines():
-            if line.lstrip().startswith("#"):
-                return line.strip().lstrip("#").strip() or default
-    return default
 
 
 # --------------------------------------------------------------------------------------------------- execute
@@ -172,42 +94,6 @@ def notebook_parameters(path: Path | str, available: dict) -> dict:
 
     declared = papermill.inspect_notebook(str(path))
     return {name: value for name, value in available.items() if name in declared}
-
-
-# ---------------------------------------------------------------------------------------------------- render
-
-@lru_cache(maxsize=1)
-def _exporter():
-    from nbconvert import HTMLExporter
-
-    exporter = HTMLExporter(template_name="lab")
-    exporter.exclude_input = True
-    exporter.exclude_input_prompt = True
-    exporter.exclude_output_prompt = True
-    exporter.language_code = "zh"  # nbconvert accepts ISO 639-1 only; made zh-Hant below
-    return exporter
-
-
-_render_lock = threading.Lock()
-
-
-def render_html(executed_path: Path | str, html_path: Path | str) -> Path:
-    """Render an executed notebook to HTML: code and parameter cells hidden, stderr dropped; returns html_path."""
-    executed_path, html_path = Path(executed_path), Path(html_path)
-    nb = nbformat.read(executed_path, as_version=4)
-    # parameter cells show nothing with code hidden, and papermill gives its injected one a random id
-    nb.cells = [cell for cell in nb.cells if not PARAMETER_TAGS & set(cell.get("metadata", {}).get("tags", []))]
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = [out for out in cell.outputs
-                            if not (out.output_type == "stream" and out.get("name") == "stderr")]
-    nb.metadata["title"] = notebook_title(nb, default=executed_path.stem)
-    with _render_lock:  # one exporter per process; its Jinja state is not meant for concurrent use
-        body, _ = _exporter().from_notebook_node(nb)
-    body = body.replace('<html lang="zh">', '<html lang="zh-Hant">', 1)
-    body = body.replace("</head>", f'<style type="text/css">{HOUSE_CSS}</style>\n</head>', 1)
-    html_path.write_text(body, encoding="utf-8")
-    return html_path
 
 
 # ------------------------------------------------------------------------------------------------------- run
@@ -491,79 +377,6 @@ def _swap_in(stage: Path, final: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
-
-
-# ----------------------------------------------------------------------------------------------------- index
-
-def _page(title: str, body: str) -> str:
-    return (f'<!DOCTYPE html>\n<html lang="zh-Hant">\n<head>\n<meta charset="utf-8">\n'
-            f'<meta name="viewport" content="width=device-width, initial-scale=1.0">\n'
-            f"<title>{html.escape(title)}</title>\n<style>{INDEX_CSS}</style>\n</head>\n"
-            f"<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n")
-
-
-PATH_PARAMETERS = ("raw_dir", "processed_dir", "out_dir")
-
-
-def _shown_value(name: str, value) -> str:
-    """A run parameter as a page shows it: folders relative to the project, never the machine's absolute path."""
-    if name not in PATH_PARAMETERS:
-        return str(value)
-    path = Path(value).resolve()
-    root = Path(config.ROOT).resolve()
-    if path.is_relative_to(root):
-        return path.relative_to(root).as_posix()
-    return "…/" + "/".join(path.parts[-2:])
-
-
-def write_year_index(year_dir: Path, year: int, notebooks: list[Notebook], params: dict) -> Path:
-    """Write <year_dir>/index.html linking the year's reports, the summary first ('請先閱讀 Read first')."""
-    ordered = [nb for nb in notebooks if nb.is_summary] + [nb for nb in notebooks if not nb.is_summary]
-    items = []
-    for nb in ordered:
-        title = notebook_title(nbformat.read(nb.path, as_version=4), default=nb.name)
-        badge = f'<span class="badge">{READ_FIRST_LABEL}</span>' if nb.is_summary else ""
-        css_class = ' class="first"' if nb.is_summary else ""
-        items.append(f'<li{css_class}>{badge}'
-                     f'<a href="{html.escape(nb.name)}.html">{html.escape(title)}</a>'
-                     f'<span class="file">{html.escape(nb.name)}.html · '
-                     f'<a href="executed/{html.escape(nb.path.name)}">ipynb</a></span></li>')
-    data_files = sorted(p.name for p in year_dir.iterdir() if p.is_file() and p.suffix != ".html")
-    data = ""
-    if data_files:
-        described = reference.labels("report_file")
-        data = ("<h2>資料檔</h2>\n<p class=\"subtitle\">Data files</p>\n<ul>"
-                + "".join(f'<li><a href="{html.escape(n)}">{html.escape(n)}</a>'
-                          + (f'<span class="file">{html.escape(described[n])}</span>' if n in described else "")
-                          + "</li>" for n in data_files)
-                + "</ul>")
-    names = reference.labels("run_parameter")
-    rows = "".join(f"<tr><th>{html.escape(names.get(k, k))}</th><td>{html.escape(_shown_value(k, v))}</td></tr>"
-                   for k, v in params.items() if k != "out_dir")
-    label = config.year_label(year)
-    body = (f'<p><a href="../index.html">← 所有年度 All years</a></p>\n'
-            f"<h1>{html.escape(label)}員工通勤碳盤查報告</h1>\n"
-            f'<p class="subtitle">Staff commuting carbon inventory reports, {year}</p>\n'
-            f'<ul class="reports">{"".join(items)}</ul>\n{data}\n'
-            f'<h2>執行參數</h2>\n<p class="subtitle">Run parameters</p>\n<table class="params">{rows}</table>\n')
-    path = year_dir / "index.html"
-    path.write_text(_page(f"{label} 報告 Reports", body), encoding="utf-8")
-    return path
-
-
-def write_top_index(out: Path | str) -> Path:
-    """(Re)write <out>/index.html linking every year folder present in <out>, newest first."""
-    out = Path(out)
-    years = sorted((int(p.name) for p in out.iterdir()
-                    if p.is_dir() and YEAR_DIR_PATTERN.match(p.name) and (p / "index.html").exists()),
-                   reverse=True)
-    items = "".join(f'<li><a href="{y}/index.html">{html.escape(config.year_label(y))}</a></li>' for y in years)
-    body = ("<h1>員工通勤碳盤查報告</h1>\n"
-            '<p class="subtitle">Staff commuting carbon inventory reports</p>\n'
-            + (f'<ul class="reports">{items}</ul>' if years else "<p>尚無報告 No reports yet.</p>"))
-    path = out / "index.html"
-    path.write_text(_page("員工通勤碳盤查報告 Reports", body), encoding="utf-8")
-    return path
 
 
 # ------------------------------------------------------------------------------------------------------- cli

@@ -593,14 +593,14 @@ def floor_notebook(folder: Path) -> Path:
 
 def measure_floor(folder: Path, repeats: int = FLOOR_REPEATS) -> dict:
     """Wall seconds of the empty notebook through runner.execute_notebook + render_html (median after a warm-up)."""
-    from helpers.publish import runner
+    from helpers.publish import pages, runner
 
     path = floor_notebook(folder)
     times = []
     for i in range(repeats + 1):
         started = time.perf_counter()
         runner.execute_notebook(path, folder / "executed.ipynb", {"year": YEAR})
-        runner.render_html(folder / "executed.ipynb", folder / "floor.html")
+        pages.render_html(folder / "executed.ipynb", folder / "floor.html")
         if i:  # the first run warms imports and the HTML exporter
             times.append(time.perf_counter() - started)
     return {"seconds": statistics.median(times), "runs_s": times}
