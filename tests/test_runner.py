@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.machinery
 import json
 import sys
-import types
 from pathlib import Path
 
 import nbformat
@@ -46,16 +44,12 @@ def notebooks(tmp_path: Path) -> Path:
 def sidecar(monkeypatch) -> list:
     """Replace summary/manifest writers by a fake one that writes summary.json and records its calls."""
     calls: list = []
-    module = types.ModuleType("fake_sidecar")
-    module.__spec__ = importlib.machinery.ModuleSpec("fake_sidecar", None)
 
     def write_summary(year, *, raw_dir, processed_dir, out_dir, params):
         calls.append({"year": year, "out_dir": out_dir, "params": params})
         (Path(out_dir) / "summary.json").write_text(json.dumps({"year": year, "總計": 1}, ensure_ascii=False))
 
-    module.write_summary = write_summary
-    monkeypatch.setitem(sys.modules, "fake_sidecar", module)
-    monkeypatch.setattr(runner, "SIDECARS", (("fake_sidecar", "write_summary"),))
+    monkeypatch.setattr(runner, "SIDECARS", (write_summary,))
     return calls
 
 
@@ -145,7 +139,7 @@ def test_discover_sorts_by_number_and_finds_titles(tmp_path):
     assert pages.notebook_title(nbformat.read(tmp_path / "02_b.ipynb", as_version=4)) == "Title 02_b.ipynb"
 
 
-def test_summary_without_a_run_or_builder_is_a_clear_error(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(runner, "SUMMARY_MODULE", "helpers.no_such_module")
-    assert cli.main(["summary", "--year", "2025", "--out", str(tmp_path)]) == 2
+def test_summary_without_a_run_or_processed_data_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["summary", "--year", "2025", "--out", str(tmp_path),
+                     "--processed-dir", str(tmp_path / "processed")]) == 2
     assert "summary.json" in capsys.readouterr().err

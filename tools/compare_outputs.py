@@ -35,6 +35,7 @@ import pandas as pd
 
 IGNORED_KEYS = {"generated_at", "git", "when", "by"}  # run stamps: time, commit and dirty flag, operator
 IGNORED_NAMES = {".lock"}  # suffixes of files that are bookkeeping, not results
+IGNORED_FILES = {".run-id"}  # a run's random identifier (publish/runguard)
 TMP_PATH = re.compile(r"(/tmp|/var/folders/[^\s\"'<>]*?)/[^\s\"'<>/]*(?:workbench|tmp|pytest)[^\s\"'<>/]*")
 ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})?")
 # repr of an object, e.g. <helpers.publish.tables.ReportTable at 0x7f...>: its address and the module path of its
@@ -61,7 +62,7 @@ class Tree:
     def files(self) -> dict[str, Path]:
         """Relative path -> file, for every file of the tree (bookkeeping files left out)."""
         return {p.relative_to(self.root).as_posix(): p for p in sorted(self.root.rglob("*"))
-                if p.is_file() and p.suffix not in IGNORED_NAMES}
+                if p.is_file() and p.suffix not in IGNORED_NAMES and p.name not in IGNORED_FILES}
 
 
 # ------------------------------------------------------------------------------------------------ decoders

@@ -7,8 +7,6 @@ A failing executed notebook is kept in `<out>/<year>.failed/` for debugging.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import json
 import os
 import re
@@ -25,7 +23,7 @@ from pathlib import Path
 import nbformat
 
 from helpers import config, privacy
-from helpers.publish import runguard
+from helpers.publish import manifest, method, runguard, summary, workbook
 from helpers.publish.pages import Notebook, PARAMETER_TAGS, render_html, write_top_index, write_year_index
 
 
@@ -35,11 +33,9 @@ KERNEL_NAME = "python3"
 # reach the run through the notebook's outputs, and a dead kernel through papermill.
 KERNEL_ARGUMENTS = ["--log-level=CRITICAL"]
 NOTEBOOK_PATTERN = re.compile(r"^(\d+)_.+\.ipynb$")
-# written into the staging folder after the notebooks succeeded, when the module and function exist
-SIDECARS = (("helpers.publish.summary", "write_summary"), ("helpers.publish.manifest", "write_manifest"),
-            ("helpers.publish.workbook", "write_workbook"),  # the workbook checks its totals against summary.json
-            ("helpers.publish.method", "write_method"))  # METHOD.html: docs/METHOD.md, linked from every report page
-SUMMARY_MODULE = "helpers.publish.summary"  # its build_summary(year, raw_dir=, processed_dir=) backs `helpers summary`
+# written into the staging folder, in this order, after the notebooks succeeded
+# (METHOD.html: docs/METHOD.md, linked from every report page)
+SIDECARS = (summary.write_summary, manifest.write_manifest, workbook.write_workbook, method.write_method)
 
 
 class RunError(RuntimeError):
@@ -345,20 +341,14 @@ def _keep_failures(year: int, failures: list, stage: Path, final: Path, failed_d
 
 
 def _write_sidecars(year: int, stage: Path, params: dict) -> None:
-    """Call each SIDECARS function that exists (summary.json, manifest) with the run's folders and parameters."""
-    for module_name, function_name in SIDECARS:
-        if importlib.util.find_spec(module_name) is None:
-            _progress(f"[{year}] note: {module_name} not available; {function_name} skipped")
-            continue
-        function = getattr(importlib.import_module(module_name), function_name, None)
-        if function is None:
-            _progress(f"[{year}] note: {module_name} has no {function_name}(); skipped")
-            continue
+    """Call each SIDECARS writer (summary.json, manifest, ...) with the run's folders and parameters."""
+    for function in SIDECARS:
         try:
             function(year, raw_dir=Path(params["raw_dir"]), processed_dir=Path(params["processed_dir"]),
                      out_dir=stage, params=dict(params))
         except Exception as exc:
-            raise RunError(f"{year}: the report was not written: {module_name}.{function_name}() failed: "
+            name = f"{function.__module__}.{function.__qualname__}"
+            raise RunError(f"{year}: the report was not written: {name}() failed: "
                            f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -452,13 +442,11 @@ def summary_cli(args, year: int) -> int:
     if path.exists():
         print(path.read_text(encoding="utf-8").rstrip("\n"))
         return 0
-    build = None
-    if importlib.util.find_spec(SUMMARY_MODULE) is not None:
-        build = getattr(importlib.import_module(SUMMARY_MODULE), "build_summary", None)
-    if build is None:
-        print(f"error: {path} not found and {SUMMARY_MODULE}.build_summary is not available; "
+    try:
+        built = summary.build_summary(year, raw_dir=args.raw_dir, processed_dir=args.processed_dir)
+    except FileNotFoundError as exc:
+        print(f"error: {path} not found (no run wrote it) and it cannot be computed: {exc}; "
               f"run `python -m helpers run --year {year}` first", file=sys.stderr)
         return 2
-    summary = build(year, raw_dir=args.raw_dir, processed_dir=args.processed_dir)
-    print(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+    print(json.dumps(built, indent=2, ensure_ascii=False, default=str))
     return 0
