@@ -1,4 +1,11 @@
-"""Staff commuting and business-travel carbon inventory workbench."""
+"""Staff commuting and business-travel carbon inventory workbench: one subpackage per stage.
+
+survey (the annual form export -> processed tables), inventory (factors, emissions, mode shares; over the years),
+business_travel (expense claims and long trips -> kgCO2e), publish (run the notebooks, HTML, summary.json, manifest,
+workbook); below them reference, config, privacy and schemas; on top cli, workbench (the researcher's API,
+helpers.open) and synthetic (sample and benchmark generators). Imports point one way: publish -> survey / inventory
+/ business_travel -> reference, config, privacy, schemas. See docs/ARCHITECTURE.md.
+"""
 
 __version__ = "0.1.0"
 
