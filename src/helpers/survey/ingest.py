@@ -18,7 +18,7 @@ import sys
 import tempfile
 import unicodedata
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -532,40 +532,72 @@ def survey_window(year: int, mapping: dict) -> tuple[pd.Timestamp, pd.Timestamp]
     return pd.Timestamp(f"{year}-01-01"), pd.Timestamp(f"{year + 1}-01-01")
 
 
-def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None = None,
-                reference_dir: Path | None = None, route_a_max_unmatched: float = ROUTE_A_MAX_UNMATCHED,
-                min_accepted_share: float = MIN_ACCEPTED_SHARE) -> dict:
-    """Ingest one survey year: write data/processed/<dataset>/<year>/ tables and return the ingest report.
+@dataclass
+class Answers:
+    """A survey year between the ingest steps: the answers still in play and what the steps found on the way.
 
-    Stops (IngestError) before writing anything when the key is not the one the folder's other years were made
-    with, when more than `route_a_max_unmatched` of route-A respondents have no record last year, or when fewer
-    than `min_accepted_share` of the raw rows (or none) end in the inventory.
+    `rows` is the export as text cells plus `_row` (the row as a spreadsheet shows it) and, as the steps go,
+    respondent_id, submitted_at, route and attendance_days; a row that a step rejects leaves `rows` and goes to
+    `rejects` with its reason, so that raw rows = in `rows` + superseded + rejected at every step.
     """
-    key = privacy.load_key() if key is None else key
-    fingerprint = privacy.check_key(processed_dir, key)
-    mapping = load_mapping(year, reference_dir)
-    census_year = check_roll_forward(year, mapping, processed_dir)
-    raw_year = Path(raw_dir) / str(year)
-    survey_path = raw_year / mapping.get("survey_file", "survey.csv")
-    file = survey_path.name
-    survey, encoding = read_export(survey_path)
-    extra = check_columns(survey, mapping, str(survey_path))
-    cols = expected_columns(mapping)
+
+    year: int
+    mapping: dict
+    path: Path  # the survey export
+    rows: pd.DataFrame
+    rejects: Rejects
+    encoding: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # NFKC header -> as written in the export
+    cells: np.ndarray | None = None  # cells of each record (0 for a blank line), header not included
+    header_cells: int = 0
+    extra_columns: list[str] = field(default_factory=list)
+    raw_rows: int = 0
+    superseded: pd.DataFrame | None = None  # respondent_id, submitted_at, _row of earlier submissions
+    outside_window: int = 0
+    route_a_with_commute: list[int] = field(default_factory=list)
+    route_a: int = 0
+    carried: int = 0
+    patterns: pd.DataFrame | None = None
+    legs: pd.DataFrame | None = None
+    attendance_file: str = ""
+    staff: pd.DataFrame | None = None
+    masker: privacy.Masker | None = None  # personal data typed into answers, masked before anything is written
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+    @property
+    def cols(self) -> dict[str, str]:
+        return expected_columns(self.mapping)
+
+
+def load_survey(raw_year: Path, year: int, mapping: dict) -> Answers:
+    """Load: the year's export as text cells, its columns checked against the form mapping (stops on a missing one)."""
+    path = Path(raw_year) / mapping.get("survey_file", "survey.csv")
+    survey, encoding = read_export(path)
+    extra = check_columns(survey, mapping, str(path))
     # the reader's notes; cleared so that pandas does not copy them along with every derived frame
     info = dict(survey.attrs)
     survey.attrs.clear()
-    survey_headers = dict(zip(survey.columns, info.get("headers", survey.columns)))
-    cells, header_cells = info.get("cells"), info.get("header_cells", len(survey.columns))
+    headers = dict(zip(survey.columns, info.get("headers", survey.columns)))
+    header_cells = info.get("header_cells", len(survey.columns))
     survey["_row"] = survey.index + FIRST_DATA_ROW
-    raw_rows = len(survey)
-    if raw_rows == 0:
-        raise IngestError(f"{survey_path}: the export has a header row but no answers; export it again after the "
+    if len(survey) == 0:
+        raise IngestError(f"{path}: the export has a header row but no answers; export it again after the "
                           "survey has answers")
-    rejects = Rejects([])
-    # personal data typed into answers is masked before anything is written
-    masker = privacy.Masker(year_identifiers(raw_year, mapping, survey))
+    return Answers(year, mapping, path, survey, Rejects([]), encoding=encoding, headers=headers,
+                   cells=info.get("cells"), header_cells=header_cells, extra_columns=extra, raw_rows=len(survey),
+                   masker=privacy.Masker(year_identifiers(Path(raw_year), mapping, survey)))
+
+
+def validate_rows(answers: Answers, key: bytes) -> Answers:
+    """Reject rows that cannot be an answer (cells out of place, blank, no employee number, no readable
+    timestamp, submitted outside the survey); pseudonymise the employee numbers of the others."""
+    survey, rejects, file, cols, year = answers.rows, answers.rejects, answers.file, answers.cols, answers.year
     # a record with more or fewer cells than the header: its cells cannot be trusted to sit in their columns
-    if cells is not None:
+    if answers.cells is not None:
+        cells, header_cells = answers.cells, answers.header_cells
         misshapen = pd.Series((cells != 0) & (cells != header_cells), index=survey.index)
         rejects.add(file, survey.loc[misshapen, "_row"], None, pd.Series(cells, index=survey.index)[misshapen]
                     .map(lambda n: f"{n} cells"), "row_cells",
@@ -587,157 +619,243 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     rejects.add(file, survey.loc[bad_ts, "_row"], cols["timestamp"], survey.loc[bad_ts, cols["timestamp"]],
                 "bad_timestamp", "timestamp is not a date and time the form writes (e.g. 2025/3/5 下午 2:31:07)")
     survey = survey[~bad_ts]
-    start, end = survey_window(year, mapping)
+    start, end = survey_window(year, answers.mapping)
     outside = (survey["submitted_at"] < start) | (survey["submitted_at"] >= end)
     rejects.add(file, survey.loc[outside, "_row"], cols["timestamp"], survey.loc[outside, cols["timestamp"]],
                 "timestamp_outside_year", f"submitted outside the {year} survey ({start:%Y-%m-%d} to "
                 f"{end - pd.Timedelta(days=1):%Y-%m-%d}): another year's export? (survey_window in the mapping)")
-    survey = survey[~outside]
+    answers.rows, answers.outside_window = survey[~outside], int(outside.sum())
+    return answers
 
-    # several submissions by one person: the latest counts, the others are superseded (listed in rejects)
+
+def resolve_resubmissions(answers: Answers) -> Answers:
+    """Several submissions by one person: the latest counts, the earlier ones are superseded (listed in rejects)."""
+    survey = answers.rows
     keys = ["respondent_id", "submitted_at", "_row"]
     order = survey[keys].sort_values(keys)  # the key columns only: whole rows are copied once, below
     latest = order.drop_duplicates("respondent_id", keep="last")
     superseded = order[~order.index.isin(latest.index)]
     kept_row = superseded["respondent_id"].map(latest.set_index("respondent_id")["_row"])
-    rejects.add(file, superseded["_row"], None, "", "superseded",
-                "an earlier submission by the same person; superseded by row " + kept_row.astype(str))
-    survey = survey[survey.index.isin(latest.index)]  # in file order, as sorted by _row
+    answers.rejects.add(answers.file, superseded["_row"], None, "", "superseded",
+                        "an earlier submission by the same person; superseded by row " + kept_row.astype(str))
+    answers.rows, answers.superseded = survey[survey.index.isin(latest.index)], superseded  # in file order
+    return answers
 
-    # route
+
+def resolve_routes(answers: Answers) -> Answers:
+    """Each answer's route (A reuse, B changed, C new, D declined) from the form's options; route A with commute
+    cells typed anyway counts as B (the typed commute is this year's first-hand answer)."""
+    survey, cols, mapping = answers.rows, answers.cols, answers.mapping
     if "route" in cols:
         route_map = {_norm_header(k): v for k, v in mapping["answers"]["route"].items()}
         route_text = clean_text(survey[cols["route"]])
         survey["route"] = route_text.map(route_map).astype("string")
         bad = survey["route"].isna()
-        rejects.add(file, survey.loc[bad, "_row"], cols["route"], route_text[bad].fillna(""), "unknown_route",
-                    f"route answer not one of the form's options {list(mapping['answers']['route'])}")
+        answers.rejects.add(answers.file, survey.loc[bad, "_row"], cols["route"], route_text[bad].fillna(""),
+                            "unknown_route",
+                            f"route answer not one of the form's options {list(mapping['answers']['route'])}")
         survey = survey[~bad]
     else:
         survey["route"] = mapping.get("default_route", "C")
-
-    # route A ("nothing changed") with commute cells typed anyway: the typed commute is this year's first-hand
-    # answer, so the row is treated as route B (and rejected with the reason if that commute is incomplete)
+    # (rejected with the reason below if that commute is incomplete)
     commute_cols = [c for k, c in cols.items() if k.startswith(("days_", "mode_", "km_"))]
     typed = survey[commute_cols].apply(lambda c: clean_text(c).notna()).any(axis=1) & (survey["route"] == "A")
-    route_a_with_commute = [int(r) for r in survey.loc[typed, "_row"]]
+    answers.route_a_with_commute = [int(r) for r in survey.loc[typed, "_row"]]
     survey.loc[typed, "route"] = "B"
+    answers.rows = survey
+    return answers
 
-    # commutes of routes B and C (first survey year: everyone)
+
+def parse_answered_commutes(answers: Answers) -> Answers:
+    """Patterns and legs of the route B and C answers (first survey year: everyone); an answer with a bad or
+    no commute is rejected. The commute cells are dropped from `rows` once parsed (memory at 10^6 rows)."""
+    survey, cols, file = answers.rows, answers.cols, answers.file
     answering = survey[survey["route"].isin(["B", "C"])]
-    pats, legs, bad_idx = parse_commutes(answering, mapping, cols, file, rejects)
+    pats, legs, bad_idx = parse_commutes(answering, answers.mapping, cols, file, answers.rejects)
     no_commute = answering.index.difference(pats["idx"]).difference(bad_idx)
-    rejects.add(file, answering.loc[no_commute, "_row"], None, "", "no_commute",
-                "route B/C but no commute pattern answered")
+    answers.rejects.add(file, answering.loc[no_commute, "_row"], None, "", "no_commute",
+                        "route B/C but no commute pattern answered")
     drop = bad_idx.union(no_commute)
-    # the commute cells are parsed: the steps below read only these columns (memory at 10^6 rows)
     needed = ["_row", "respondent_id", "submitted_at", "route"] + [cols[k] for k in ("department", *ATTITUDE_FIELDS)
                                                                    if k in cols]
     survey = survey[needed].drop(index=drop)
     del answering
     id_of = survey["respondent_id"]
-    pats = pats[pats["idx"].isin(survey.index)].assign(respondent_id=lambda f: f["idx"].map(id_of)).drop(columns="idx")
-    legs = legs[legs["idx"].isin(survey.index)].assign(respondent_id=lambda f: f["idx"].map(id_of)).drop(columns="idx")
+    answers.patterns = (pats[pats["idx"].isin(survey.index)].assign(respondent_id=lambda f: f["idx"].map(id_of))
+                        .drop(columns="idx"))
+    answers.legs = (legs[legs["idx"].isin(survey.index)].assign(respondent_id=lambda f: f["idx"].map(id_of))
+                    .drop(columns="idx"))
+    answers.rows = survey
+    return answers
 
-    # route A: last year's legs for the same pseudonym
+
+def carry_over(answers: Answers, processed_dir: Path, max_unmatched: float = ROUTE_A_MAX_UNMATCHED) -> Answers:
+    """Route A: last year's patterns and legs for the same pseudonym, from last year's carry-over store.
+
+    Stops when the store is missing, or when more than `max_unmatched` of route-A answers have no record there.
+    """
+    survey, year, cols = answers.rows, answers.year, answers.cols
     route_a = survey[survey["route"] == "A"]
-    carried = 0
-    if len(route_a):
-        prev = carryover_dir(processed_dir, year - 1)
-        if not (prev / "legs.parquet").exists():
-            raise IngestError(
-                f"{survey_path}: {len(route_a)} route-A respondents reuse last year's answers, but {prev} does not "
-                f"exist; ingest {year - 1} first (python -m helpers run --year {year - 1} {year})")
-        prev_pats = read_table(PATTERNS, prev / "patterns.parquet")
-        prev_legs = read_table(LEGS, prev / "legs.parquet")
-        found = isin_ids(route_a["respondent_id"], prev_pats["respondent_id"])
-        unmatched = int((~found).sum())
-        if unmatched > route_a_max_unmatched * len(route_a):
-            raise IngestError(
-                f"{survey_path}: {unmatched} of {len(route_a)} route-A respondents ({unmatched / len(route_a):.0%}) "
-                f"have no {year - 1} record in {prev} (more than the {route_a_max_unmatched:.0%} allowed): wrong "
-                f"--processed-dir, {year - 1} not ingested from the right raw files, or employee numbers changed? "
-                f"Nothing was written. If this is right, run again with --route-a-max-unmatched 1")
-        rejects.add(file, route_a.loc[~found, "_row"], cols["employee_no"], route_a.loc[~found, "respondent_id"],
-                    "route_a_no_previous",
-                    f"route A (reuse last year's answers) but no {year - 1} record for this person (pseudonym shown)")
-        survey = survey.drop(index=route_a.index[~found])
-        keep = route_a.loc[found, "respondent_id"]
-        pats = pd.concat([pats, prev_pats[isin_ids(prev_pats["respondent_id"], keep)]], ignore_index=True)
-        legs = pd.concat([legs, prev_legs[isin_ids(prev_legs["respondent_id"], keep)]], ignore_index=True)
-        carried = int(found.sum())
+    answers.route_a = len(route_a)
+    if not len(route_a):
+        return answers
+    prev = carryover_dir(processed_dir, year - 1)
+    if not (prev / "legs.parquet").exists():
+        raise IngestError(
+            f"{answers.path}: {len(route_a)} route-A respondents reuse last year's answers, but {prev} does not "
+            f"exist; ingest {year - 1} first (python -m helpers run --year {year - 1} {year})")
+    prev_pats = read_table(PATTERNS, prev / "patterns.parquet")
+    prev_legs = read_table(LEGS, prev / "legs.parquet")
+    found = isin_ids(route_a["respondent_id"], prev_pats["respondent_id"])
+    unmatched = int((~found).sum())
+    if unmatched > max_unmatched * len(route_a):
+        raise IngestError(
+            f"{answers.path}: {unmatched} of {len(route_a)} route-A respondents ({unmatched / len(route_a):.0%}) "
+            f"have no {year - 1} record in {prev} (more than the {max_unmatched:.0%} allowed): wrong "
+            f"--processed-dir, {year - 1} not ingested from the right raw files, or employee numbers changed? "
+            f"Nothing was written. If this is right, run again with --route-a-max-unmatched 1")
+    answers.rejects.add(answers.file, route_a.loc[~found, "_row"], cols["employee_no"],
+                        route_a.loc[~found, "respondent_id"], "route_a_no_previous",
+                        f"route A (reuse last year's answers) but no {year - 1} record for this person "
+                        "(pseudonym shown)")
+    answers.rows = survey.drop(index=route_a.index[~found])
+    keep = route_a.loc[found, "respondent_id"]
+    answers.patterns = pd.concat([answers.patterns, prev_pats[isin_ids(prev_pats["respondent_id"], keep)]],
+                                 ignore_index=True)
+    answers.legs = pd.concat([answers.legs, prev_legs[isin_ids(prev_legs["respondent_id"], keep)]], ignore_index=True)
+    answers.carried = int(found.sum())
+    return answers
 
-    # attendance
-    att_path = raw_year / mapping["attendance"]["file"]
-    attendance = read_attendance(att_path, mapping, key, rejects)
+
+def join_attendance(answers: Answers, raw_year: Path, key: bytes) -> Answers:
+    """Each answer's attendance days from the personnel office's file (an answer without them is rejected, route D
+    excepted); the roster of staff in scope too, when the form mapping names one."""
+    mapping, survey, cols = answers.mapping, answers.rows, answers.cols
+    att_path = Path(raw_year) / mapping["attendance"]["file"]
+    attendance = read_attendance(att_path, mapping, key, answers.rejects)
     # a left join on pseudonyms, unique on both sides (de-duplicated above), without copying the survey columns
     days_of = attendance.set_index("respondent_id")["attendance_days"]
     survey = survey.assign(attendance_days=survey["respondent_id"].map(days_of))
     no_att = survey["attendance_days"].isna() & (survey["route"] != "D")
-    rejects.add(file, survey.loc[no_att, "_row"], cols["employee_no"], survey.loc[no_att, "respondent_id"],
-                "no_attendance", f"no valid attendance days in {att_path.name} for this person (pseudonym shown)")
-    survey = survey[~no_att]
-    # the personnel office's roster (staff in scope), when the form mapping names one
-    staff = (roster.read_roster(raw_year / mapping["roster"]["file"], mapping, key, rejects, year)
-             if "roster" in mapping else None)
+    answers.rejects.add(answers.file, survey.loc[no_att, "_row"], cols["employee_no"],
+                        survey.loc[no_att, "respondent_id"], "no_attendance",
+                        f"no valid attendance days in {att_path.name} for this person (pseudonym shown)")
+    answers.rows, answers.attendance_file = survey[~no_att], att_path.name
+    if "roster" in mapping:
+        answers.staff = roster.read_roster(Path(raw_year) / mapping["roster"]["file"], mapping, key, answers.rejects,
+                                           answers.year)
+    return answers
 
+
+def build_tables(answers: Answers, census_year: int | None = None) -> tuple[dict[str, pd.DataFrame], dict]:
+    """The year's tables (respondents, patterns, legs, attitudes, rejects, staff) and its ingest report."""
+    survey, cols, year, file, mapping = answers.rows, answers.cols, answers.year, answers.file, answers.mapping
     in_inv = survey["route"] != "D"
     respondents = pd.DataFrame({
         "respondent_id": survey["respondent_id"], "year": year, "source_row": survey["_row"],
         "submitted_at": survey["submitted_at"], "route": survey["route"],
-        "department": masker.mask(clean_text(survey[cols["department"]])) if "department" in cols else pd.NA,
+        "department": answers.masker.mask(clean_text(survey[cols["department"]])) if "department" in cols else pd.NA,
         "attendance_days": survey["attendance_days"].where(in_inv),
         "legs_source": np.where(~in_inv, "none", np.where(survey["route"] == "A", "carried_over", "survey")),
         "in_inventory": in_inv,
     })
     members = respondents.loc[in_inv, "respondent_id"]
-    pats = pats[isin_ids(pats["respondent_id"], members)][PATTERNS.names]
-    legs = legs[isin_ids(legs["respondent_id"], members)][LEGS.names]
-    answers = ["respondent_id"] + [cols[q] for q in ATTITUDE_FIELDS if q in cols]
-    attitudes = code_attitudes(survey.loc[in_inv, answers], mapping, cols)
-    attitudes["free_text"] = masker.mask(attitudes["free_text"])
+    pats = answers.patterns[isin_ids(answers.patterns["respondent_id"], members)][PATTERNS.names]
+    legs = answers.legs[isin_ids(answers.legs["respondent_id"], members)][LEGS.names]
+    fields = ["respondent_id"] + [cols[q] for q in ATTITUDE_FIELDS if q in cols]
+    attitudes = code_attitudes(survey.loc[in_inv, fields], mapping, cols)
+    attitudes["free_text"] = answers.masker.mask(attitudes["free_text"])
 
-    rej = rejects.frame()
-    rej["value"] = masker.mask(rej["value"])
+    rej = answers.rejects.frame()
+    rej["value"] = answers.masker.mask(rej["value"])
     # name columns as the export spells them (matching compared NFKC-normalised headers)
     in_survey = rej["file"] == file
-    rej.loc[in_survey, "column"] = rej.loc[in_survey, "column"].replace(survey_headers)
+    rej.loc[in_survey, "column"] = rej.loc[in_survey, "column"].replace(answers.headers)
     counts = respondents["route"].value_counts()
     rejected_rows = int(rej.loc[rej["file"] == file].query("reason_code != 'superseded'")["row"].nunique())
     report = {
-        "year": year, "file": file, "encoding": encoding, "form_mapping": Path(mapping["_path"]).name,
+        "year": year, "file": file, "encoding": answers.encoding, "form_mapping": Path(mapping["_path"]).name,
         "walk_rule": mapping.get("walk_rule", "all_walks"),
-        "raw_rows": raw_rows, "accepted": int(in_inv.sum()), "declined": int((~in_inv).sum()),
-        "duplicates": int(len(superseded)), "rejected": rejected_rows, "carried_over": carried,
+        "raw_rows": answers.raw_rows, "accepted": int(in_inv.sum()), "declined": int((~in_inv).sum()),
+        "duplicates": int(len(answers.superseded)), "rejected": rejected_rows, "carried_over": answers.carried,
         "routes": {r: int(counts.get(r, 0)) for r in ("A", "B", "C", "D")},
-        "attendance_rows_rejected": int((rej["file"] == att_path.name).sum()),
-        "patterns": int(len(pats)), "legs": int(len(legs)), "extra_columns_ignored": extra,
-        "superseded_rows": [int(r) for r in superseded["_row"].sort_values()],
+        "attendance_rows_rejected": int((rej["file"] == answers.attendance_file).sum()),
+        "patterns": int(len(pats)), "legs": int(len(legs)), "extra_columns_ignored": answers.extra_columns,
+        "superseded_rows": [int(r) for r in answers.superseded["_row"].sort_values()],
     }
+    census_year = year if census_year is None else census_year
     report["estimate_basis"] = "roll_forward" if census_year != year else "census"
     report["census_year"] = census_year
-    if staff is not None:
-        report["roster"] = {"file": mapping["roster"]["file"], "rows": int(len(staff)),
-                            "in_scope": int(staff["in_scope"].sum()),
+    if answers.staff is not None:
+        report["roster"] = {"file": mapping["roster"]["file"], "rows": int(len(answers.staff)),
+                            "in_scope": int(answers.staff["in_scope"].sum()),
                             "rows_rejected": int((rej["file"] == mapping["roster"]["file"]).sum())}
     report["reconciles"] = report["raw_rows"] == (report["accepted"] + report["declined"] + report["duplicates"]
                                                   + report["rejected"])
-    if not report["reconciles"]:
-        raise IngestError(f"{survey_path}: counts do not reconcile: {report}")
-    _check_accepted(survey_path, report, rej[rej["file"] == file], min_accepted_share)
-    report["key_fingerprint"] = fingerprint
-    report["route_a_with_commute"] = route_a_with_commute
-    report["route_a_unmatched"] = int(len(route_a) - carried)
-    report["timestamps_outside_year"] = int(outside.sum())
-    # the raw files as read: checked again when the report is published (report.run_year)
-    report["input_files"] = privacy.describe_files(
-        list(dict.fromkeys([survey_path, att_path] + ([raw_year / mapping["roster"]["file"]] if "roster" in mapping else []))),
-        root=Path(raw_dir))
     tables = {"respondents": respondents, "patterns": pats, "legs": legs, "attitudes": attitudes, "rejects": rej}
-    if staff is not None:
-        tables["staff"] = staff
-    decliners = respondents.loc[~in_inv, "respondent_id"]
-    check_decliners(Path(processed_dir), year - 1, decliners, survey_path)
+    if answers.staff is not None:
+        tables["staff"] = answers.staff
+    return tables, report
+
+
+def sanity_check_outputs(tables: dict[str, pd.DataFrame], report: dict) -> None:
+    """Plain asserts on a year's tables before they are written: the counts reconcile, every leg belongs to a
+    pattern and every pattern to a respondent in the inventory, days and distances in range."""
+    resp, pats, legs = tables["respondents"], tables["patterns"], tables["legs"]
+    members = resp.loc[resp["in_inventory"], "respondent_id"]
+    assert report["raw_rows"] == report["accepted"] + report["declined"] + report["duplicates"] + report["rejected"]
+    assert report["accepted"] == len(members) and report["declined"] == int((~resp["in_inventory"]).sum())
+    assert sum(report["routes"].values()) == len(resp) and resp["respondent_id"].is_unique
+    assert report["patterns"] == len(pats) and report["legs"] == len(legs)
+    # every respondent in the inventory has a commute, and no one else (Arrow set lookups: cheap at 10^6 rows)
+    assert isin_ids(members, pats["respondent_id"]).all() and isin_ids(pats["respondent_id"], members).all()
+    assert isin_ids(legs["respondent_id"], members).all()
+    assert resp.loc[resp["in_inventory"], "attendance_days"].gt(0).all()
+    assert pats["days_per_week"].between(0, 7, inclusive="right").all()
+    assert pats.groupby("respondent_id")["days_per_week"].sum().le(7).all()
+    assert legs["distance_km"].gt(0).all() and legs["distance_km"].le(MAX_DISTANCE_KM).all()
+    assert int((resp["legs_source"] == "carried_over").sum()) <= report["carried_over"]  # (before attendance)
+
+
+def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None = None,
+                reference_dir: Path | None = None, route_a_max_unmatched: float = ROUTE_A_MAX_UNMATCHED,
+                min_accepted_share: float = MIN_ACCEPTED_SHARE) -> dict:
+    """Ingest one survey year: write data/processed/<dataset>/<year>/ tables and return the ingest report.
+
+    Load -> validate rows -> resubmissions -> routes -> commutes -> carry over (route A) -> join attendance ->
+    tables and report -> checks -> save. Stops (IngestError) before writing anything when the key is not the one
+    the folder's other years were made with, when more than `route_a_max_unmatched` of route-A respondents have
+    no record last year, or when fewer than `min_accepted_share` of the raw rows (or none) end in the inventory.
+    """
+    key = privacy.load_key() if key is None else key
+    fingerprint = privacy.check_key(processed_dir, key)
+    mapping = load_mapping(year, reference_dir)
+    census_year = check_roll_forward(year, mapping, processed_dir)
+    raw_year = Path(raw_dir) / str(year)
+    answers = load_survey(raw_year, year, mapping)
+    answers = validate_rows(answers, key)
+    answers = resolve_resubmissions(answers)
+    answers = resolve_routes(answers)
+    answers = parse_answered_commutes(answers)
+    answers = carry_over(answers, processed_dir, route_a_max_unmatched)
+    answers = join_attendance(answers, raw_year, key)
+    tables, report = build_tables(answers, census_year)
+    if not report["reconciles"]:
+        raise IngestError(f"{answers.path}: counts do not reconcile: {report}")
+    _check_accepted(answers.path, report, tables["rejects"][tables["rejects"]["file"] == answers.file],
+                    min_accepted_share)
+    report["key_fingerprint"] = fingerprint
+    report["route_a_with_commute"] = answers.route_a_with_commute
+    report["route_a_unmatched"] = int(answers.route_a - answers.carried)
+    report["timestamps_outside_year"] = answers.outside_window
+    # the raw files as read: checked again when the report is published (publish.runner.run_year)
+    read = [answers.path, raw_year / mapping["attendance"]["file"]]
+    read += [raw_year / mapping["roster"]["file"]] if "roster" in mapping else []
+    report["input_files"] = privacy.describe_files(list(dict.fromkeys(read)), root=Path(raw_dir))
+    sanity_check_outputs(tables, report)
+    resp = tables["respondents"]
+    decliners = resp.loc[~resp["in_inventory"], "respondent_id"]
+    check_decliners(Path(processed_dir), year - 1, decliners, answers.path)
     save_year(Path(processed_dir), year, tables, report)
     if len(decliners):
         remove_from_carryover(Path(processed_dir), year - 1, decliners, reason=f"route D in the {year} survey")
