@@ -23,7 +23,6 @@ $(STAMP): pyproject.toml
 
 report: setup ## run the notebooks for 2024 2025 2026 (or YEARS="...") and render the HTML reports into reports/
 	$(PYTHON) -m helpers run --year $(YEARS)
-	@echo "Reports: $(CURDIR)/reports/index.html"
 
 test: setup ## run the test suite
 	$(PYTHON) -m pytest

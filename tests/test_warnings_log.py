@@ -48,7 +48,8 @@ def test_collect_names_rejects_route_a_losses_and_small_cells(tmp_path, monkeypa
     text = {w.code: w.text for w in found}
     assert "1 人找不到 2024 年的紀錄" in text["route_a_unmatched"]
     md = warnings_log.markdown(found)
-    assert md.count("\n- ") == len(found) - 1 and "`survey_rejects`" in md
+    assert md.count("\n- ") == len(found) - 1 and text["survey_rejects"] in md
+    assert not any(w.code in md for w in found), "the page shows the zh-TW text, not the code"
     assert warnings_log.markdown([]) == warnings_log.NONE_TEXT
 
 

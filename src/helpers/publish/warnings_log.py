@@ -102,7 +102,7 @@ def markdown(warnings: list[RunWarning]) -> str:
     """The 注意事項 list for a report page (texts are ours, never raw input)."""
     if not warnings:
         return NONE_TEXT
-    return "\n".join(f"- {w.text}（`{w.code}`）" for w in warnings)
+    return "\n".join(f"- {w.text}" for w in warnings)  # codes are for summary.json and the terminal
 
 
 def terminal(year: int, warnings: list[RunWarning]) -> str:
