@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from helpers.publish import warnings_log
 from helpers.survey import ingest
