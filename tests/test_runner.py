@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import nbformat
@@ -120,6 +121,31 @@ def test_failure_names_notebook_and_cell_and_keeps_the_previous_report(tmp_path,
     assert (tmp_path / "reports" / "2025.failed" / "03_broken.ipynb").exists()
     assert not list((tmp_path / "reports").glob(".*tmp*"))
     assert len(sidecar) == 1  # no summary for the failed run
+
+
+def test_a_hanging_cell_stops_the_run_at_the_cell_time_limit(tmp_path, notebooks, sidecar, capsys):
+    assert run(tmp_path, notebooks, "2025") == 0
+    year_dir = tmp_path / "reports" / "2025"
+    before = {p.relative_to(year_dir): p.read_bytes() for p in year_dir.rglob("*") if p.is_file()}
+    write_notebook(notebooks / "03_hangs.ipynb", "卡住 Hangs", "import time\ntime.sleep(600)")
+    capsys.readouterr()
+    started = time.monotonic()
+    status = cli.main(["run", "--year", "2025", "--out", str(tmp_path / "reports"), "--raw-dir", str(tmp_path / "raw"),
+                       "--processed-dir", str(tmp_path / "processed"), "--notebooks-dir", str(notebooks),
+                       "--cell-timeout", "3"])
+    assert status == 1 and time.monotonic() - started < 120  # stopped, not blocked for the cell's 600 s
+    err = capsys.readouterr().err
+    assert "03_hangs.ipynb" in err and "cell time limit" in err and "--cell-timeout" in err
+    assert {p.relative_to(year_dir): p.read_bytes() for p in year_dir.rglob("*") if p.is_file()} == before
+    assert len(sidecar) == 1  # no summary for the stopped run
+
+
+@pytest.mark.parametrize("value", ["-1", "nan"])
+def test_a_negative_cell_time_limit_is_refused_before_any_kernel(tmp_path, notebooks, sidecar, capsys, value):
+    status = cli.main(["run", "--year", "2025", "--out", str(tmp_path / "reports"), "--raw-dir", str(tmp_path / "raw"),
+                       "--processed-dir", str(tmp_path / "processed"), "--notebooks-dir", str(notebooks),
+                       "--cell-timeout", value])
+    assert status == 2 and "--cell-timeout" in capsys.readouterr().err and not sidecar
 
 
 def test_failure_without_previous_report_leaves_no_year_folder(tmp_path, notebooks, sidecar, capsys):

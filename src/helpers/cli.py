@@ -44,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--min-accepted-share", type=float, default=0.5,
                      help="stop when a smaller share of the survey's raw rows ends in the inventory (0: only when none)")
     run.add_argument("--jobs", type=int, default=2, help="notebooks executed at once where independent")
+    run.add_argument("--cell-timeout", type=float, default=config.CELL_TIMEOUT_S,
+                     help="seconds one notebook cell may run before the run stops with an error (0: no limit)")
     run.add_argument("--notebooks-dir", type=Path, default=config.NOTEBOOKS,
                      help="folder of the NN_*.ipynb notebooks to run (default: notebooks/)")
 

@@ -40,3 +40,8 @@ def to_roc(year: int) -> int:
 def year_label(year: int) -> str:
     """Both calendars for display: '2025（民國114年）'."""
     return f"{int(year)}（民國{to_roc(year)}年）"
+
+
+# seconds one notebook cell of a report run may take before the run stops with an error (`run --cell-timeout`);
+# the longest cell, ingestion, takes minutes at 10^6 staff: a hanging cell must not block a scheduled run for ever
+CELL_TIMEOUT_S = 3600

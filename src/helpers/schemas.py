@@ -245,3 +245,15 @@ def read_table(schema: Schema, path: Path) -> pd.DataFrame:
     if not path.exists():
         raise FileNotFoundError(f"{path}: processed table '{schema.name}' not found; run the ingest step first")
     return schema.validate(pd.read_parquet(path), source=str(path))
+
+
+def isin_ids(values: pd.Series, ids) -> pd.Series:
+    """values.isin(ids) for text keys (pseudonyms), hashed by Arrow in one pass (pandas loops over ids in Python)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    left = pa.array(values.astype("string").array)
+    right = pa.array(pd.Series(ids, dtype="string").array)
+    right = right.combine_chunks() if isinstance(right, pa.ChunkedArray) else right
+    hit = pc.is_in(left, value_set=right.cast(left.type))
+    return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from helpers.schemas import isin_ids
+
 METHOD = "department_mean_daily_x_own_attendance"
 METHOD_TEXT = ("未填答者以同單位填答者之平均每日排放（該單位填答者不足 {k} 人時，以全體填答者平均）乘以其本人實際出勤天數推估"
                "（GHG Protocol 範疇三指引允許以具代表性之樣本外推至全體員工）")
@@ -32,7 +34,7 @@ def extrapolate(per_person: pd.DataFrame, status: pd.DataFrame, min_cell: int = 
     resp["department"] = resp["respondent_id"].map(roster_dept).fillna(own).astype("string")
     resp["basis"] = "respondent"
     resp["attendance_estimated"] = False
-    missing = status[~status["respondent_id"].isin(resp["respondent_id"])]
+    missing = status[~isin_ids(status["respondent_id"], resp["respondent_id"])]
     if len(missing) and resp.empty:
         raise ValueError(f"{len(missing)} staff in scope did not answer and there is no respondent to estimate from")
     stats = resp.groupby("department", dropna=True)["daily_kgco2e"].agg(["mean", "size"])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from helpers.schemas import isin_ids
+
 ROUTE = "R"  # route of a carried stayer in the rolled-forward respondents (in memory only, never written)
 LEGS_SOURCE = "census"
 LABEL = "推估（以 {census} 年普查為基礎）"
@@ -46,7 +48,8 @@ def roll_forward(census: dict[str, pd.DataFrame], year_tables: dict[str, pd.Data
     stayers, joiners, leavers = in_scope & census_staff, in_scope - census_staff, census_staff - in_scope
     has_days = set(scope.loc[scope["attendance_days"].notna(), "respondent_id"])
     carried = (stayers & members & has_days) - answered - declined
-    carry = scope[scope["respondent_id"].isin(carried)].sort_values("respondent_id")
+    carried_ids = pd.Series(sorted(carried), dtype="string")
+    carry = scope[isin_ids(scope["respondent_id"], carried_ids)].sort_values("respondent_id")
     rows = pd.DataFrame({
         "respondent_id": carry["respondent_id"].to_numpy(), "year": int(year),
         "source_row": pd.array([pd.NA] * len(carry), dtype="Int64"),
@@ -54,7 +57,7 @@ def roll_forward(census: dict[str, pd.DataFrame], year_tables: dict[str, pd.Data
         "attendance_days": carry["attendance_days"].to_numpy(), "legs_source": LEGS_SOURCE, "in_inventory": True,
     })
     respondents = pd.concat([resp.astype({"source_row": "Int64"}), rows], ignore_index=True)
-    keep = lambda frame: frame[frame["respondent_id"].isin(carried)]  # noqa: E731
+    keep = lambda frame: frame[isin_ids(frame["respondent_id"], carried_ids)]  # noqa: E731
     patterns = pd.concat([year_tables["patterns"], keep(census["patterns"])], ignore_index=True)
     legs = pd.concat([year_tables["legs"], keep(census["legs"])], ignore_index=True)
     counts = {

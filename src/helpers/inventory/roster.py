@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import privacy
-from helpers.schemas import STAFF
+from helpers.schemas import STAFF, isin_ids
 
 STATUSES = ("valid", "declined", "not_answered")
 
@@ -33,9 +33,7 @@ def read_roster(path: Path, mapping: dict, key: bytes, rejects, year: int) -> pd
         raise FileNotFoundError(f"{path}: roster from the personnel office not found (named in {mapping['_path']}, "
                                 "roster.file)")
     try:
-        with pd.ExcelFile(path, engine=ingest.xlsx_engine()) as book:
-            sheets = list(book.sheet_names)
-            frame = pd.read_excel(book, sheet_name=spec["sheet"], dtype=str) if spec["sheet"] in sheets else None
+        frame, sheets = ingest.read_sheet(path, spec["sheet"])
     except Exception as exc:  # the readers raise many kinds for a damaged file
         raise ingest.IngestError(f"{path}: cannot be read as an xlsx workbook ({type(exc).__name__}: {exc})") from None
     if frame is None:
@@ -97,10 +95,10 @@ def staff_status(staff: pd.DataFrame, respondents: pd.DataFrame) -> pd.DataFrame
     Returns respondent_id, department (roster's), attendance_days (roster's), status.
     """
     scope = staff.loc[staff["in_scope"], ["respondent_id", "department", "attendance_days"]].reset_index(drop=True)
-    valid = set(respondents.loc[respondents["in_inventory"], "respondent_id"])
-    declined = set(respondents.loc[respondents["route"] == "D", "respondent_id"])
+    valid = respondents.loc[respondents["in_inventory"], "respondent_id"]
+    declined = respondents.loc[respondents["route"] == "D", "respondent_id"]
     ids = scope["respondent_id"]
-    status = np.where(ids.isin(valid), "valid", np.where(ids.isin(declined), "declined", "not_answered"))
+    status = np.where(isin_ids(ids, valid), "valid", np.where(isin_ids(ids, declined), "declined", "not_answered"))
     return scope.assign(status=pd.Series(status, index=scope.index, dtype="string"))
 
 
@@ -111,6 +109,6 @@ def response_counts(staff: pd.DataFrame, respondents: pd.DataFrame) -> dict:
     n = int(len(status))
     valid = int(counts.get("valid", 0))
     members = respondents.loc[respondents["in_inventory"], "respondent_id"]
-    outside = int((~members.isin(status["respondent_id"])).sum())
+    outside = int((~isin_ids(members, status["respondent_id"])).sum())
     return {"staff_in_scope": n, **{s: int(counts.get(s, 0)) for s in STATUSES},
             "response_rate": valid / n if n else None, "respondents_not_in_scope": outside}

@@ -84,7 +84,7 @@ def check_year_inputs(year: int, raw_dir: Path, reference_dir: Path | None = Non
 
 def check_run(years: list[int], *, raw_dir: Path, processed_dir: Path, out: Path, min_cell: int, jobs: int,
               notebooks_dir: Path | None = None, base_year: int | None = None,
-              shares: dict[str, float] | None = None) -> bool:
+              shares: dict[str, float] | None = None, cell_timeout: float | None = None) -> bool:
     """Everything `python -m helpers run` needs, checked before the first notebook starts; True when the
     pseudonymisation key was created now (first use)."""
     if not years:
@@ -97,6 +97,8 @@ def check_run(years: list[int], *, raw_dir: Path, processed_dir: Path, out: Path
             raise PreflightError(f"{option} {value}: give a share between 0 and 1")
     if int(jobs) < 1:
         raise PreflightError(f"--jobs {jobs}: give 1 or more")
+    if cell_timeout is not None and not float(cell_timeout) >= 0:
+        raise PreflightError(f"--cell-timeout {cell_timeout}: give seconds, 0 or more (0: no limit)")
     notebooks = Path(notebooks_dir or config.NOTEBOOKS)
     if not notebooks.is_dir() or not any(notebooks.glob("[0-9]*_*.ipynb")):
         raise PreflightError(f"--notebooks-dir {notebooks}: no NN_*.ipynb notebooks there")

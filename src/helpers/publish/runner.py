@@ -32,6 +32,7 @@ KERNEL_NAME = "python3"
 # caught in kernel" when papermill stops it after the last cell (a cron job would mail that). Cell errors still
 # reach the run through the notebook's outputs, and a dead kernel through papermill.
 KERNEL_ARGUMENTS = ["--log-level=CRITICAL"]
+CELL_TIMEOUT_S = config.CELL_TIMEOUT_S
 NOTEBOOK_PATTERN = re.compile(r"^(\d+)_.+\.ipynb$")
 # written into the staging folder, in this order, after the notebooks succeeded
 # (METHOD.html: docs/METHOD.md, linked from every report page)
@@ -53,10 +54,11 @@ def discover(notebooks_dir: Path | str | None = None) -> list[Notebook]:
 # --------------------------------------------------------------------------------------------------- execute
 
 def execute_notebook(path: Path | str, out_path: Path | str, parameters: dict, cwd: Path | str | None = None,
-                     on_cell_start=None) -> None:
+                     on_cell_start=None, cell_timeout: float | None = None) -> None:
     """Execute one notebook with papermill (kernel python3) into out_path; raises papermill's errors.
 
     on_cell_start(cell=, cell_index=) is called (in this thread) before each cell; it may wait, or raise to stop.
+    cell_timeout: seconds one cell may run (None or 0: no limit); a cell that hangs then fails the notebook.
     """
     import papermill
 
@@ -73,6 +75,7 @@ def execute_notebook(path: Path | str, out_path: Path | str, parameters: dict, c
         resources={"metadata": {"path": kernel_cwd}},
         extra_arguments=KERNEL_ARGUMENTS,
         on_cell_start=on_cell_start,
+        execution_timeout=cell_timeout or None,
     )
 
 
@@ -157,7 +160,8 @@ class _Gate:
         return on_cell_start
 
 
-def _run_one(year: int, nb: Notebook, stage: Path, available: dict, gate: _Gate | None = None) -> None:
+def _run_one(year: int, nb: Notebook, stage: Path, available: dict, gate: _Gate | None = None,
+             cell_timeout: float | None = None) -> None:
     """Execute and render one notebook into the staging folder; progress on stderr."""
     started = time.perf_counter()
     _progress(f"[{year}] start {nb.path.name}")
@@ -166,7 +170,7 @@ def _run_one(year: int, nb: Notebook, stage: Path, available: dict, gate: _Gate 
     try:
         hook = gate.hook(nbformat.read(nb.path, as_version=4), held) if gate is not None else None
         execute_notebook(nb.path, executed, notebook_parameters(nb.path, available), cwd=nb.path.parent,
-                         on_cell_start=hook)
+                         on_cell_start=hook, cell_timeout=cell_timeout)
         render_html(executed, stage / f"{nb.name}.html")
     except _Skipped:
         _progress(f"[{year}] skip  {nb.path.name}: an earlier notebook failed")
@@ -184,6 +188,10 @@ def _describe_failure(year: int, nb: Notebook, exc: BaseException, executed: Pat
     """Which notebook, which cell (index in the source notebook, first source line) and what error."""
     from papermill.exceptions import PapermillExecutionError
 
+    if isinstance(exc, TimeoutError):  # nbclient's CellTimeoutError: a cell ran longer than --cell-timeout
+        return (f"{year}: notebook {nb.path.name} stopped: a cell ran longer than the cell time limit "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); if the data are that "
+                "large, run again with a larger --cell-timeout (seconds, 0 = no limit)")
     if not isinstance(exc, PapermillExecutionError):
         return f"{year}: notebook {nb.path.name} failed: {type(exc).__name__}: {exc}"
     index = exc.cell_index
@@ -202,8 +210,12 @@ def _describe_failure(year: int, nb: Notebook, exc: BaseException, executed: Pat
 def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: Path | str,
              base_year: int | None = None, main_mode_rule: str = "longest", min_cell: int = 3,
              jobs: int = 2, notebooks_dir: Path | str | None = None, route_a_max_unmatched: float = 0.2,
-             min_accepted_share: float = 0.5, run_warnings: list[tuple[str, str]] | None = None) -> Path:
-    """Run all notebooks of one (Gregorian) year into <out>/<year>; returns that folder or raises RunError."""
+             min_accepted_share: float = 0.5, run_warnings: list[tuple[str, str]] | None = None,
+             cell_timeout: float | None = CELL_TIMEOUT_S) -> Path:
+    """Run all notebooks of one (Gregorian) year into <out>/<year>; returns that folder or raises RunError.
+
+    cell_timeout: seconds any one notebook cell may run (None or 0: no limit), so that a hanging cell fails the
+    scheduled run with a message instead of blocking it for ever."""
     out = Path(out).resolve()
     notebooks = discover(notebooks_dir)
     if not notebooks:
@@ -246,7 +258,7 @@ def run_year(year: int, *, raw_dir: Path | str, processed_dir: Path | str, out: 
     published = False
     try:
         (stage / "executed").mkdir()
-        failures = _run_all(year, notebooks, stage, params, jobs=jobs)
+        failures = _run_all(year, notebooks, stage, params, jobs=jobs, cell_timeout=cell_timeout)
         if failures:
             raise RunError(_keep_failures(year, failures, stage, final, failed_dir))
         _write_sidecars(year, stage, params)
@@ -295,14 +307,15 @@ def _check_inputs_unchanged(year: int, raw_dir: Path, processed_dir: Path) -> No
                        "file being copied?); nothing was published. Run again when the files are complete")
 
 
-def _run_all(year: int, notebooks: list[Notebook], stage: Path, params: dict, jobs: int) -> list:
+def _run_all(year: int, notebooks: list[Notebook], stage: Path, params: dict, jobs: int,
+             cell_timeout: float | None = None) -> list:
     """Run the first notebook (01, ingest) alone, then the others, `jobs` at a time; returns [(notebook, exception)]
     of the failures in notebook order. The next notebooks start their kernels and imports meanwhile (_Gate)."""
     first, rest = notebooks[0], notebooks[1:]
     gate = _Gate(jobs)
     with ThreadPoolExecutor(max_workers=max(1, jobs) + 1) as pool:  # one notebook more than run at once
-        head = pool.submit(_run_one, year, first, stage, params)
-        futures = {nb: pool.submit(_run_one, year, nb, stage, params, gate) for nb in rest}
+        head = pool.submit(_run_one, year, first, stage, params, None, cell_timeout)
+        futures = {nb: pool.submit(_run_one, year, nb, stage, params, gate, cell_timeout) for nb in rest}
         try:
             if head.exception() is not None:
                 gate.abort()
@@ -380,6 +393,7 @@ def run_cli(args, years: list[int], notebooks_dir: Path | str | None = None) -> 
     # everything the run needs, before the first kernel starts: a bad command fails at once (exit 2)
     key_created = preflight.check_run(years, raw_dir=args.raw_dir, processed_dir=args.processed_dir, out=args.out,
                         min_cell=args.min_cell, jobs=args.jobs, notebooks_dir=notebooks_dir, base_year=base_year,
+                        cell_timeout=getattr(args, "cell_timeout", CELL_TIMEOUT_S),
                         shares={"--route-a-max-unmatched": getattr(args, "route_a_max_unmatched", 0.2),
                                 "--min-accepted-share": getattr(args, "min_accepted_share", 0.5)})
     # (the key file's path is in the terminal's note, not in the report: it names the operator's home folder)
@@ -395,7 +409,8 @@ def run_cli(args, years: list[int], notebooks_dir: Path | str | None = None) -> 
                          base_year=base_year, main_mode_rule=args.main_mode_rule, min_cell=args.min_cell,
                          jobs=args.jobs, notebooks_dir=notebooks_dir,
                          route_a_max_unmatched=getattr(args, "route_a_max_unmatched", 0.2),
-                         min_accepted_share=getattr(args, "min_accepted_share", 0.5), run_warnings=run_warnings)
+                         min_accepted_share=getattr(args, "min_accepted_share", 0.5), run_warnings=run_warnings,
+                         cell_timeout=getattr(args, "cell_timeout", CELL_TIMEOUT_S))
             except RunError as exc:
                 print(f"error: {exc}", file=sys.stderr)
                 status = 1

@@ -106,10 +106,57 @@ def _counts(series: pd.Series) -> dict[str, int]:
 
 def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | None = None,
                   main_mode_rule: str = "longest", min_cell: int = 3, base_year: int | None = None) -> dict:
-    """summary.json content: full-precision figures of one year (rounding is for display only)."""
+    """summary.json content: full-precision figures of one year (rounding is for display only).
+
+    Computed once per report run (the summary notebook and the summary.json writer both ask; at 10^5 staff the
+    decomposition, staff counts and trend take seconds): kept in the run's results cache, keyed on every processed
+    file's size and time and on the parameters."""
     from helpers import config
 
     processed_dir = Path(processed_dir or config.PROCESSED / config.DEFAULT_DATASET)
+    params = (int(year), main_mode_rule, int(min_cell), resolve_base_year(year, base_year))
+    cache = _summary_cache_file(processed_dir, params)
+    if cache is None:
+        return _build_summary(processed_dir, *params)
+    with _locked(cache.with_suffix(".lock")):
+        if cache.exists():
+            return pickle.loads(cache.read_bytes())
+        out = _build_summary(processed_dir, *params)
+        atomic_write_bytes(cache, pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+    return out
+
+
+def decomposition(processed_dir: Path, base: YearResults, res: YearResults) -> pd.DataFrame:
+    """decompose.decompose_years(base, res), computed once per report run (05, 07 and summary.json all show it;
+    about 2 s at 10^5 staff)."""
+    compute = lambda: decompose.decompose_years(base, res)  # noqa: E731
+    caches = [_cache_file(processed_dir, r.year, r.main_mode_rule) for r in (base, res)]
+    if None in caches:
+        return compute()
+    path = caches[1].with_name(f"{caches[1].stem}-change-{caches[0].stem}.pickle")
+    with _locked(path.with_suffix(".lock")):
+        if path.exists():
+            return pickle.loads(path.read_bytes())
+        out = compute()
+        atomic_write_bytes(path, pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
+    return out
+
+
+def _summary_cache_file(processed_dir: Path, params: tuple) -> Path | None:
+    """Where this run keeps build_summary(*params), or None outside a report run."""
+    folder = os.environ.get(RESULTS_CACHE_ENV)
+    root = Path(processed_dir).resolve()
+    if not folder or not root.is_dir():
+        return None
+    files = ((p.relative_to(root), p) for p in root.rglob("*") if p.is_file())
+    stats = sorted((str(rel), p.stat().st_size, p.stat().st_mtime_ns) for rel, p in files
+                   if not any(part.startswith(".") for part in rel.parts))  # not the run's cache, locks, snapshots
+    key = hashlib.sha256(repr((str(root), params, stats)).encode()).hexdigest()[:24]
+    return Path(folder) / f"summary-{params[0]}-{key}.pickle"
+
+
+def _build_summary(processed_dir: Path, year: int, main_mode_rule: str, min_cell: int, base_year: int) -> dict:
+    """build_summary() computed from the processed tables."""
     res = year_results(processed_dir, year, main_mode_rule)
     tot = res.totals
     legs = res.tables["legs"]
@@ -143,9 +190,10 @@ def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | 
     out["roll_forward"] = res.report.get("roll_forward")
     out.update(staff_summary(res, min_cell))
     out.update(bootstrap_intervals(processed_dir, res))
-    base = base_results(processed_dir, resolve_base_year(year, base_year), main_mode_rule)
+    base = base_results(processed_dir, base_year, main_mode_rule)
     out["change_base_year"] = base.year if base is not None else None
-    out["change_decomposition"] = decompose.as_dict(decompose.decompose_years(base, res)) if base is not None else None
+    out["change_decomposition"] = (decompose.as_dict(decomposition(processed_dir, base, res)) if base is not None
+                                   else None)
     years = trend_table(processed_dir, year, main_mode_rule, min_cell)
     out["trend"] = (years.astype(object).where(years.notna(), None).to_dict(orient="records")
                     if years is not None else None)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import config, reference
-from helpers.survey.ingest import isin_ids
+from helpers.schemas import isin_ids
 
 PETROL_CAR = "car_petrol"
 # Annual-emission bands for the barrier/incentive breakdown, kgCO2e per person and year

@@ -16,8 +16,10 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import unicodedata
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -27,8 +29,8 @@ import pandas as pd
 
 from helpers import config, privacy, reference
 from helpers.inventory import roster
-from helpers.schemas import (ATTITUDES, LEGS, MAX_DISTANCE_KM, PATTERNS, REJECTS, RESPONDENTS, STAFF, read_table,
-                             write_csv, write_table)
+from helpers.schemas import (ATTITUDES, LEGS, MAX_DISTANCE_KM, PATTERNS, REJECTS, RESPONDENTS, STAFF, isin_ids,
+                             read_table, write_csv, write_table)
 
 FIRST_DATA_ROW = 2  # rows are reported as a spreadsheet shows them: the header is row 1
 ATTITUDE_FIELDS = ("alternative", "barrier", "incentive")
@@ -78,8 +80,58 @@ def load_mapping(year: int, reference_dir: Path | None = None) -> dict:
 
 
 # ---------------------------------------------------------------- load
+# ---------------------------------------------------------------- read each raw file once
+_reads = threading.local()
+
+
+@contextmanager
+def read_once():
+    """Within this block each raw file (CSV export, workbook sheet) is parsed once and handed out as copies.
+
+    Ingestion reads the same files for several purposes (the roster is also the attendance file, and the
+    identifiers the masker hides come from the survey, the workbooks and the claims); at 10^5 staff each extra
+    parse of a workbook costs about a second. The parsed raw data are dropped when the outermost block ends, so
+    no raw personal data stay in memory after ingestion. A file changed on disk (size or mtime) is read again.
+    """
+    if getattr(_reads, "memo", None) is not None:  # nested: the outer block's memo serves
+        yield
+        return
+    _reads.memo = {}
+    try:
+        with privacy.remembering_pseudonyms():
+            yield
+    finally:
+        _reads.memo = None
+
+
+def _read_memo(kind: str, path: Path, detail, read):
+    """read() once per (file as it is on disk, detail) inside read_once(); a fresh read outside it."""
+    memo = getattr(_reads, "memo", None)
+    if memo is None:
+        return read()
+    stat = Path(path).stat()
+    key = (kind, str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns, detail)
+    if key not in memo:
+        memo[key] = read()
+    return memo[key]
+
+
+def read_sheet(path: Path, sheet: str | int = 0) -> tuple[pd.DataFrame | None, list[str]]:
+    """A workbook sheet as text cells (header = first row) and the workbook's sheet names; None when the sheet is
+    absent. Raises what the xlsx reader raises for a damaged file (callers name the file)."""
+    def read():
+        with pd.ExcelFile(path, engine=xlsx_engine()) as book:
+            sheets = list(book.sheet_names)
+            present = sheet in sheets if isinstance(sheet, str) else 0 <= sheet < len(sheets)
+            return (pd.read_excel(book, sheet_name=sheet, dtype=str) if present else None), sheets
+
+    frame, sheets = _read_memo("sheet", path, sheet, read)
+    return (frame.copy() if frame is not None else None), list(sheets)
+
+
 def read_export(path: Path) -> tuple[pd.DataFrame, str]:
-    """Read a CSV export as text cells, trying UTF-8 (with or without BOM) then Big5/cp950.
+    """Read a CSV export as text cells, trying UTF-8 (with or without BOM) then Big5/cp950 (once per file inside
+    read_once()).
 
     Every record of the file becomes a row, blank lines included, so row numbers match what a spreadsheet
     shows (header = row 1). The number of cells each record had is kept in `frame.attrs["cells"]` (and the
@@ -89,6 +141,20 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: export not found")
+    frame, encoding = _read_memo("csv", path, None, lambda: _read_export(path))
+    copy = frame.copy()
+    copy.attrs = dict(frame.attrs)
+    return copy, encoding
+
+
+def _read_export(path: Path) -> tuple[pd.DataFrame, str]:
+    """read_export() without the memo.
+
+    Every record of the file becomes a row, blank lines included, so row numbers match what a spreadsheet
+    shows (header = row 1). The number of cells each record had is kept in `frame.attrs["cells"]` (and the
+    header's in `frame.attrs["header_cells"]`): a record with more or fewer cells than the header is rejected
+    by `ingest_year`, and a last record cut short at the end of the file stops the run as a truncated file.
+    """
     data = path.read_bytes()
     if not data.strip():
         raise IngestError(f"{path}: the file is empty")
@@ -215,22 +281,9 @@ _DAY_UNITS = re.compile(r"\s*(天|日|days?)\s*$")
 def clean_text(values: pd.Series) -> pd.Series:
     """NFKC (full-width digits and letters to ASCII), trimmed; blank -> NA."""
     codes, uniques = pd.factorize(values.astype("string"))  # each distinct text is normalised once
-    text = pd.Series(uniques, dtype="string").map(lambda v: unicodedata.normalize("NFKC", privacy.strip_invisible(v)),
-                                                  na_action="ignore").str.strip()
+    text = privacy.nfkc_visible(pd.Series(uniques, dtype="string")).str.strip()
     text = text.mask(text == "")
     return pd.Series(text.array.take(codes, allow_fill=True), index=values.index, name=values.name)
-
-
-def isin_ids(values: pd.Series, ids) -> pd.Series:
-    """values.isin(ids) for text keys (pseudonyms), hashed by Arrow in one pass (pandas loops over ids in Python)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    left = pa.array(values.astype("string").array)
-    right = pa.array(pd.Series(ids, dtype="string").array)
-    right = right.combine_chunks() if isinstance(right, pa.ChunkedArray) else right
-    hit = pc.is_in(left, value_set=right.cast(left.type))
-    return pd.Series(hit.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
 
 def extract(text: pd.Series, pattern: str) -> pd.DataFrame:
@@ -431,9 +484,7 @@ def read_attendance(path: Path, mapping: dict, key: bytes, rejects: Rejects) -> 
     if not path.exists():
         raise FileNotFoundError(f"{path}: attendance file from the personnel office not found")
     try:  # only the mapped sheet is read
-        with pd.ExcelFile(path, engine=xlsx_engine()) as book:
-            sheets = list(book.sheet_names)
-            frame = pd.read_excel(book, sheet_name=att["sheet"], dtype=str) if att["sheet"] in sheets else None
+        frame, sheets = read_sheet(path, att["sheet"])
     except Exception as exc:  # the readers raise many kinds for a damaged file
         raise IngestError(f"{path}: cannot be read as an xlsx workbook ({type(exc).__name__}: {exc})") from None
     if frame is None:
@@ -495,10 +546,11 @@ def year_identifiers(raw_year: Path, mapping: dict | None, survey: pd.DataFrame 
         for (name, sheet), emp_header in books.items():
             if (raw_year / name).exists():
                 try:
-                    frame = pd.read_excel(raw_year / name, sheet_name=sheet, dtype=str, engine=xlsx_engine())
+                    frame = read_sheet(raw_year / name, sheet)[0]
                 except Exception:  # noqa: BLE001 - the reader of that file names its problem
                     continue
-                take(frame, wanted | {_norm_header(emp_header)})
+                if frame is not None:
+                    take(frame, wanted | {_norm_header(emp_header)})
     bt_mapping = reference.load_yaml(config.REFERENCE / "business_travel" / "claims_mapping.yaml")
     for section in ("claims", "long_trips"):
         spec = bt_mapping.get(section) or {}
@@ -510,11 +562,11 @@ def year_identifiers(raw_year: Path, mapping: dict | None, survey: pd.DataFrame 
             if not path.exists():
                 continue
             try:
-                frame = (pd.read_excel(path, dtype=str, engine=xlsx_engine()) if path.suffix.lower() != ".csv"
-                         else read_export(path)[0])
+                frame = read_sheet(path)[0] if path.suffix.lower() != ".csv" else read_export(path)[0]
             except Exception:  # noqa: BLE001 - business-travel ingestion names the file's problem
                 continue
-            take(frame, heads)
+            if frame is not None:
+                take(frame, heads)
     return found
 
 
@@ -832,13 +884,14 @@ def ingest_year(year: int, raw_dir: Path, processed_dir: Path, key: bytes | None
     mapping = load_mapping(year, reference_dir)
     census_year = check_roll_forward(year, mapping, processed_dir)
     raw_year = Path(raw_dir) / str(year)
-    answers = load_survey(raw_year, year, mapping)
-    answers = validate_rows(answers, key)
-    answers = resolve_resubmissions(answers)
-    answers = resolve_routes(answers)
-    answers = parse_answered_commutes(answers)
-    answers = carry_over(answers, processed_dir, route_a_max_unmatched)
-    answers = join_attendance(answers, raw_year, key)
+    with read_once():  # the roster is read for attendance, staff in scope and the masker's identifiers: once
+        answers = load_survey(raw_year, year, mapping)
+        answers = validate_rows(answers, key)
+        answers = resolve_resubmissions(answers)
+        answers = resolve_routes(answers)
+        answers = parse_answered_commutes(answers)
+        answers = carry_over(answers, processed_dir, route_a_max_unmatched)
+        answers = join_attendance(answers, raw_year, key)
     tables, report = build_tables(answers, census_year)
     if not report["reconciles"]:
         raise IngestError(f"{answers.path}: counts do not reconcile: {report}")
