@@ -60,16 +60,37 @@ def test_codes_are_documented():
     assert used and used <= set(warnings_log.CODES), used - set(warnings_log.CODES)
 
 
+def test_respondents_missing_from_the_roster_are_a_warning():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    staff = pd.DataFrame({"respondent_id": pd.Series(["a", "b", "c", "d"], dtype="string"),
+                          "department": "行政室", "in_scope": [True, True, True, False], "attendance_days": 200.0})
+    respondents = pd.DataFrame({"respondent_id": pd.Series(["a", "b", "d", "x", "y"], dtype="string"),
+                                "in_inventory": [True, True, True, True, False], "route": ["B", "B", "B", "C", "D"]})
+    ctx = SimpleNamespace(report={"routes": {}}, results=SimpleNamespace(tables={"staff": staff,
+                                                                                 "respondents": respondents}))
+    found = warnings_log._respondents_not_in_scope(ctx)
+    # d is on the roster but out of scope, x is not on it at all; y declined (not in the inventory)
+    assert [w.code for w in found] == ["respondents_not_in_scope"] and found[0].text.startswith("2 位")
+    everyone = respondents[respondents["respondent_id"].isin(["a", "b"])]
+    ctx.results.tables["respondents"] = everyone
+    assert warnings_log._respondents_not_in_scope(ctx) == []
+
+
 # ------------------------------------------------------------------------------------------- the whole run
 
 def test_a_run_shows_its_warnings_everywhere_and_prints_no_kernel_noise(pipeline_run):
     err = pipeline_run.stderr
     assert "IPKernelApp" not in err and "ERROR" not in err and "Traceback" not in err
     assert err.count(str(pipeline_run.out_dir / "index.html")) == 1  # the report path, once
-    for year in ("2024", "2025"):
+    for year in ("2024", "2025", "2026"):
         summary = json.loads((pipeline_run.out_dir / year / "summary.json").read_text(encoding="utf-8"))
         warnings = summary["warnings"]
         assert isinstance(warnings, list)
+        # 2026 is rolled forward from the 2025 census: its figures are an estimate, and the warnings say so
+        assert ("roll_forward_estimate" in {w["code"] for w in warnings}) == (year == "2026")
         assert all(set(w) == {"code", "text"} for w in warnings)
         page = (pipeline_run.out_dir / year / "07_summary.html").read_text(encoding="utf-8")
         assert "注意事項" in page

@@ -186,6 +186,32 @@ def _suppressed_cells(ctx: Context) -> list[RunWarning]:
 
 
 @check
+def _roll_forward(ctx: Context) -> list[RunWarning]:
+    if ctx.report.get("estimate_basis") != "roll_forward":
+        return []
+    rf = ctx.results.report.get("roll_forward") or {}
+    census = ctx.report.get("census_year")
+    return [RunWarning("roll_forward_estimate", f"本年度未全面調查：通勤排放為以 {census} 年普查為基礎之推估（留任者沿用普查"
+                                                f"通勤資料 {_n(rf.get('stayers_carried', 0))} 人、推估 "
+                                                f"{_n(rf.get('stayers_estimated', 0))} 人；新進者 {_n(rf.get('joiners', 0))} 人），"
+                                                "通勤方式若已改變不會反映；請定期重新普查。")]
+
+
+@check
+def _respondents_not_in_scope(ctx: Context) -> list[RunWarning]:
+    from helpers.inventory import roster
+
+    tables = ctx.results.tables if ctx.report else {}
+    if "staff" not in tables:
+        return []
+    outside = roster.response_counts(tables["staff"], tables["respondents"])["respondents_not_in_scope"]
+    if not outside:
+        return []
+    return [RunWarning("respondents_not_in_scope", f"{_n(outside)} 位納入盤查的填答者不在本年度人事名冊的盤查範圍內"
+                                                   "（名冊遺漏、已離職或非本機關人員）；其排放仍計入合計，請人事單位確認名冊。")]
+
+
+@check
 def _cjk_font(ctx: Context) -> list[RunWarning]:
     from helpers.publish import plots
 
@@ -203,4 +229,6 @@ CODES = {
     "claims_rejects": "expense-claim rows rejected", "claims_need_review": "claims whose distance needs a look",
     "proxy_factor": "a mode's factor is another mode's (proxy)", "suppressed_cells": "small cells not shown",
     "no_cjk_font": "no font for Chinese chart text",
+    "roll_forward_estimate": "the year's commuting figures are rolled forward from a census year (an estimate)",
+    "respondents_not_in_scope": "respondents who are not in the roster's staff in scope",
 }
