@@ -191,6 +191,11 @@ def test_2026_is_a_labelled_roll_forward_with_a_trend(pipeline_run):
         text = _text(pipeline_run, 2026, page)
         assert "推估 Estimate：2026 年非普查年" in text and "以 2025 年普查為基礎" in text, page
         assert "Traceback" not in text and "Warning" not in text, page
-    assert "〔推估（以 2025 年普查為基礎）〕" in _text(pipeline_run, 2026, "07_summary")
+    summary_page = _text(pipeline_run, 2026, "07_summary")
+    assert "〔推估（以 2025 年普查為基礎）〕" in summary_page
+    # the figure cards say so too, and give no census response rate ("—") for an off-year
+    assert "員工通勤（推估）" in summary_page and "非普查年（以 2025 年普查推估）" in summary_page
+    assert "填答率 —" not in summary_page and "員工通勤（填答者）" not in summary_page
+    assert f"沿用 2025 年普查通勤資料 {s['roll_forward']['stayers_carried']} 人" in summary_page
     assert "推估 Roll-forward（2025 年普查）" in _text(pipeline_run, 2026, "05_year_on_year")
     assert '<img' in (pipeline_run.out_dir / "2026" / "05_year_on_year.html").read_text(encoding="utf-8")
