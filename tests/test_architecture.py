@@ -1,5 +1,5 @@
 """The package's rooms and their import directions (docs/ARCHITECTURE.md): publish -> survey / inventory /
-business_travel -> reference, config, privacy, schemas; synthetic and cli on top; no import-by-name indirection."""
+business_travel -> reference, config, privacy, schemas, rejects; synthetic and cli on top; no import-by-name indirection."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "helpers"
-BASE = ("helpers.config", "helpers.reference", "helpers.privacy", "helpers.schemas")
+BASE = ("helpers.config", "helpers.reference", "helpers.privacy", "helpers.schemas", "helpers.rejects")
 STAGES = ("helpers.survey", "helpers.inventory", "helpers.business_travel")
 TOP = ("helpers.synthetic", "helpers.cli", "helpers.__main__")
 FORBIDDEN = {  # room -> what it must not import
@@ -61,3 +61,21 @@ def test_no_module_is_looked_up_by_name():
     for module, path in modules():
         text = path.read_text(encoding="utf-8")
         assert "find_spec" not in text and "import_module(" not in text, f"{module} imports a module by name"
+
+
+def test_no_module_imports_another_modules_private_names():
+    """A name another module needs is public: `from helpers.x import _y` means _y is part of x's interface."""
+    wrong = []
+    for module, path in modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("helpers"):
+                wrong += [f"{module}: from {node.module} import {a.name}" for a in node.names if a.name.startswith("_")]
+    assert not wrong, wrong
+
+
+def test_one_reject_collector():
+    """Survey, attendance, roster, claims and long trips all collect rejects with helpers.rejects.Rejects."""
+    classes = [f"{module}.{node.name}" for module, path in modules()
+               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+               if isinstance(node, ast.ClassDef) and "reject" in node.name.lower()]
+    assert classes == ["helpers.rejects.Rejects"], classes

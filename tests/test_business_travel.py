@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from helpers import config, privacy
+from helpers import reference as reference_data
 from helpers.business_travel import claims as bt, distances, export as bt_export, reference
 from helpers.inventory import factors
 from helpers.publish import travel_tables
@@ -99,8 +100,8 @@ def test_night_window_by_boarding_time(tmp_path):
     assert claims["night"].tolist() == [False, True, True, True, False, False]
     km = tables["rides"].set_index("claim_id").loc[claims["claim_id"], "distance_km"].tolist()
     assert km == pytest.approx([2.05, 1.25, 1.25, 1.25, 2.05, 2.05])
-    flagged = claims.set_index("source_row")["flags"]
-    assert flagged[6] == "time_missing" and flagged.drop(6).isna().all()
+    flagged = claims.set_index("source_row")["flags"]  # rows as a spreadsheet shows them: header row 1, claims 2-7
+    assert flagged[7] == "time_missing" and flagged.drop(7).isna().all()
 
 
 def test_return_claim_is_two_rides_with_half_the_amount(tmp_path):
@@ -194,19 +195,22 @@ def test_bad_claims_end_as_rejects_naming_file_row_column_value(tmp_path):
             claim(time="25:61", no="TIME"), claim(no="OK"), claim(modes="計程車、電動計程車", no="TWO")]
     report, tables = run(tmp_path, rows)
     rejects = tables["rejects"].set_index("row")
-    expect = {2: ("金額", "-150", "non_positive_amount"), 3: ("金額", None, "missing_amount"),
-              4: ("交通工具", "飛天魔毯", "unknown_mode"), 5: ("日期", "114/13/45", "bad_date"),
-              6: ("金額", "abc", "bad_amount"), 7: ("交通工具", "公務車", "out_of_boundary"),
-              8: ("日期", "113/12/31", "date_outside_year"), 9: ("單程/來回", "來來回回", "unknown_trip_type"),
-              10: ("時間", "25:61", "bad_time"), 11: ("單據編號", "OK", "duplicate_claim_no"),
-              12: ("交通工具", "計程車、電動計程車", "same_family_modes")}
+    # rows as a spreadsheet shows them (header = row 1, the first claim row 2), as the survey's rejects
+    expect = {3: ("金額", "-150", "non_positive_amount"), 4: ("金額", None, "missing_amount"),
+              5: ("交通工具", "飛天魔毯", "unknown_mode"), 6: ("日期", "114/13/45", "bad_date"),
+              7: ("金額", "abc", "bad_amount"), 8: ("交通工具", "公務車", "out_of_boundary"),
+              9: ("日期", "113/12/31", "date_outside_year"), 10: ("單程/來回", "來來回回", "unknown_trip_type"),
+              11: ("時間", "25:61", "bad_time"), 12: ("單據編號", "OK", "duplicate_claim_no"),
+              13: ("交通工具", "計程車、電動計程車", "same_family_modes")}
     assert sorted(rejects.index) == sorted(expect)
+    labels = reference_data.labels("reject_reason")
     for row, (column, value, code) in expect.items():
         rec = rejects.loc[row]
         assert (rec["file"], rec["column"], rec["reason_code"]) == ("2025/claims.csv", column, code)
         assert (pd.isna(rec["value"]) if value is None else rec["value"] == value)
-        assert rec["reason"].startswith(f"2025/claims.csv, row {row} (line {row + 1}), column '{column}': value ")
-        assert (value or "(empty)") in rec["reason"]
+        assert rec["reason"] == labels[code]  # zh-TW, one wording with the survey's rejects
+    assert rejects.loc[10, "detail"].startswith("應為「單程」")  # what was expected stays, as a short detail
+    assert "飛天魔毯" not in rejects.loc[5, "detail"] and "計程車" in rejects.loc[5, "detail"]
     c = report["claims"]
     assert (c["raw_rows"], c["accepted_rows"], c["rejected_rows"]) == (12, 1, 11)
     assert c["reconciled"] and c["raw_rows"] == c["accepted_rows"] + c["rejected_rows"]
@@ -319,8 +323,8 @@ def test_long_trips_table_lookup_and_great_circle_fallback(tmp_path):
     assert gc["distance_km"] == pytest.approx(2 * distances.EARTH_RADIUS_KM * math.asin(math.sqrt(h)) * 1.18)
     assert legs.loc[("T1", "outbound"), "emission_kgco2e"] == pytest.approx(160 * FAC["thsr"])
     rejects = tables["rejects"][tables["rejects"]["file"] == "2025/long_trips.csv"].set_index("reason_code")
-    assert rejects.loc["unknown_station", ["row", "column", "value"]].tolist() == [5, "迄站", "月球站"]
-    assert rejects.loc["unknown_mode", ["row", "value"]].tolist() == [6, "客運"]
+    assert rejects.loc["unknown_station", ["row", "column", "value"]].tolist() == [6, "迄站", "月球站"]
+    assert rejects.loc["unknown_mode", ["row", "value"]].tolist() == [7, "客運"]
     lt = report["long_trips"]
     assert (lt["raw_rows"], lt["accepted_rows"], lt["rejected_rows"], lt["reconciled"]) == (6, 4, 2, True)
     summary = bt.business_summary(tmp_path / "processed" / str(YEAR))

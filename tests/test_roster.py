@@ -10,6 +10,7 @@ import pytest
 
 from helpers import config, privacy
 from helpers.inventory import roster
+from helpers.rejects import Rejects
 from helpers.schemas import STAFF
 from helpers.survey import ingest
 from helpers.synthetic import bench, sample
@@ -43,10 +44,10 @@ def test_roster_bad_rows_are_rejected_with_file_row_column_value(tmp_path):
     frame = pd.DataFrame(rows, columns=["員工編號", "姓名", "單位", "納入盤查範圍", "到職日", "離職日", "實際出勤天數"])
     path = tmp_path / "roster.xlsx"
     path.write_bytes(sample.xlsx_bytes(frame, "人員名冊"))
-    rejects = ingest.Rejects([])
+    rejects = Rejects()
     staff = roster.read_roster(path, ingest.load_mapping(2025), KEY, rejects, 2025)
     rej = rejects.frame()
-    got = sorted(zip(rej["row"].astype(int), rej["column"], rej["value"], rej["reason_code"]))
+    got = sorted(zip(rej["row"].astype(int), rej["column"], rej["value"].fillna(""), rej["reason_code"]))
     assert got == [(3, "員工編號", "", "roster_no_employee"), (4, "納入盤查範圍", "也許", "roster_in_scope_unknown"),
                    (5, "到職日", "昨天", "roster_date_invalid"),
                    (6, "員工編號", privacy.pseudonymise(pd.Series(["T5"]), KEY).iloc[0], "roster_duplicate"),
@@ -57,11 +58,11 @@ def test_roster_bad_rows_are_rejected_with_file_row_column_value(tmp_path):
 
 def test_roster_mapping_errors_name_the_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="roster.xlsx: roster from the personnel office not found"):
-        roster.read_roster(tmp_path / "roster.xlsx", ingest.load_mapping(2025), KEY, ingest.Rejects([]), 2025)
+        roster.read_roster(tmp_path / "roster.xlsx", ingest.load_mapping(2025), KEY, Rejects(), 2025)
     frame = pd.DataFrame({"員工編號": ["T1"], "實際出勤天數": [200]})
     (tmp_path / "roster.xlsx").write_bytes(sample.xlsx_bytes(frame, "人員名冊"))
     with pytest.raises(ingest.IngestError, match="header row lacks.*納入盤查範圍"):
-        roster.read_roster(tmp_path / "roster.xlsx", ingest.load_mapping(2025), KEY, ingest.Rejects([]), 2025)
+        roster.read_roster(tmp_path / "roster.xlsx", ingest.load_mapping(2025), KEY, Rejects(), 2025)
 
 
 def test_generated_staff_with_non_respondents(tmp_path):

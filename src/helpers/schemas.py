@@ -104,7 +104,8 @@ RESPONDENTS = Schema(
     (
         Column("respondent_id", "string", expect="16 hex digits", check=lambda s: s.str.fullmatch(r"[0-9a-f]{16}")),
         Column("year", "int64", expect="a Gregorian year", check=_between(1912, 2200)),
-        Column("source_row", "int64", expect="the raw file's data row number (1 = first data row)", check=_between(1, 10**9)),
+        Column("source_row", "int64", expect="the raw file's row as a spreadsheet shows it (header = row 1)",
+               check=_between(1, 10**9)),
         Column("submitted_at", "datetime64[ns]", nullable=True),
         Column("route", "string", expect=f"one of {ROUTES}", check=_in(ROUTES)),
         Column("department", "string", nullable=True),
@@ -149,15 +150,17 @@ ATTITUDES = Schema(
     ),
 )
 
-REJECTS = Schema(
+REJECTS = Schema(  # the one rejects table of every input file (helpers.rejects collects it)
     "rejects",
     (
         Column("file", "string"),
-        Column("row", "Int64", nullable=True),
+        Column("row", "Int64", nullable=True, expect="the row as a spreadsheet shows it (header = row 1)",
+               check=_between(2, 10**9)),
         Column("column", "string", nullable=True),
         Column("value", "string", nullable=True),
         Column("reason_code", "string"),
-        Column("reason", "string"),
+        Column("reason", "string", expect="the code's zh-TW label (labels.yaml, reject_reason)"),
+        Column("detail", "string", nullable=True),
     ),
 )
 

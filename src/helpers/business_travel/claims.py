@@ -15,15 +15,17 @@ import numpy as np
 import pandas as pd
 
 from helpers import config, privacy
-from helpers.business_travel.distances import _taxi_km, fare_from_km, km_from_fare
-from helpers.business_travel.export import (_check_common, _find_input, _Rejects, _split_misshapen, map_headers,
-                                            parse_amounts, parse_times, read_export)
+from helpers.business_travel.distances import taxi_km, fare_from_km, km_from_fare
+from helpers.business_travel.export import (check_employee_and_date, find_input, map_headers, one_of,
+                                            parse_amounts, parse_times, read_export, split_misshapen)
 from helpers.business_travel.long_trips import ingest_long_trips
-from helpers.business_travel.reference import (MAPPING_FILE, Reference, TARIFF_FILE, _display_path, _norm1,
+from helpers.business_travel.reference import (MAPPING_FILE, Reference, TARIFF_FILE, display_path, normalise_one_label,
                                                load_reference, normalise_label, normalise_station)
 from helpers.business_travel.schemas import (CLAIMS, EXCLUDE, FAMILIES, FLAG_LABELS, LONG_TRIPS, METHOD_QUALITY,
                                              METHODS, OUTPUT_FILES, QUALITY_LEVELS, RIDES, SUBDIR)
 from helpers.inventory import factors
+from helpers import rejects as rejects_
+from helpers.rejects import FIRST_DATA_ROW, Rejects
 from helpers.schemas import REJECTS, atomic_write_bytes, read_table, write_table
 from helpers.survey import ingest
 
@@ -33,57 +35,54 @@ APPLICANT_PREFIX = "申請人"  # reports number applicants per table (申請人
 
 # ---------------------------------------------------------------------------------------------- short trips
 
-def parse_claims(raw: pd.DataFrame, cols: dict, ref: Reference, year: int, file: str
-                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Check and parse the export's rows -> (claims: one row per accepted row, parts: one row per claim and mode,
-    rejects). parts.row_index refers to the index of claims."""
+def parse_claims(raw: pd.DataFrame, cols: dict, ref: Reference, year: int, file: str, rejects: Rejects
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Check and parse the export's rows -> (claims: one row per accepted row, parts: one row per claim and mode);
+    the other rows go to `rejects`. parts.row_index refers to the index of claims."""
     spec = ref.mapping["claims"]
-    rej = _Rejects(file)
     rows = raw["_row"]
     get = lambda field: raw[cols[field]] if field in cols else pd.Series(pd.NA, index=raw.index, dtype="string")  # noqa: E731
-    employee, dates = _check_common(raw, cols, rej, year)
+    add = lambda *args: rejects.add(file, *args)  # noqa: E731
+    employee, dates = check_employee_and_date(raw, cols, rejects, file, year)
 
     time_text = get("time")
     times = parse_times(time_text)
     bad = time_text.notna() & times.isna()
-    rej.add(rows[bad], cols.get("time"), time_text[bad], "bad_time", "expected a 24-hour time HH:MM, e.g. 09:30")
+    add(rows[bad], cols.get("time"), time_text[bad], "bad_time", "應為 24 小時制 HH:MM，例：09:30")
 
-    trip_labels = {_norm1(k): v for k, v in spec["trip_types"].items()}
+    trip_labels = {normalise_one_label(k): v for k, v in spec["trip_types"].items()}
     trip_text = get("trip_type")
     trip_type = normalise_label(trip_text).map(trip_labels).astype("string")
-    rej.add(rows[trip_text.isna()], cols["trip_type"], None, "missing_value",
-            f"expected one of {list(spec['trip_types'])}")
+    add(rows[trip_text.isna()], cols["trip_type"], None, "missing_value", one_of(spec["trip_types"]))
     bad = trip_text.notna() & trip_type.isna()
-    rej.add(rows[bad], cols["trip_type"], trip_text[bad], "unknown_trip_type",
-            f"expected one of {list(spec['trip_types'])}")
+    add(rows[bad], cols["trip_type"], trip_text[bad], "unknown_trip_type", one_of(spec["trip_types"]))
 
     amount_text = get("amount_ntd")
     amount = parse_amounts(amount_text)
-    rej.add(rows[amount_text.isna()], cols["amount_ntd"], None, "missing_amount",
-            "expected the claimed amount in NTD, e.g. 245")
+    add(rows[amount_text.isna()], cols["amount_ntd"], None, "missing_amount", "應填報支金額（元），例：245")
     bad = amount_text.notna() & amount.isna()
-    rej.add(rows[bad], cols["amount_ntd"], amount_text[bad], "bad_amount", "expected a number of NTD, e.g. 245")
+    add(rows[bad], cols["amount_ntd"], amount_text[bad], "bad_amount", "應為新臺幣元之數字，例：245")
     bad = amount.notna() & (amount <= 0)
-    rej.add(rows[bad], cols["amount_ntd"], amount_text[bad], "non_positive_amount",
-            "expected an amount above 0 NTD (corrections and refunds are not trips)")
+    add(rows[bad], cols["amount_ntd"], amount_text[bad], "non_positive_amount",
+        "應大於 0 元（更正與退款不是行程）")
 
     # modes: split the cell, map each label; unknown labels and empty cells are rejects
     mode_text = get("modes")
-    rej.add(rows[mode_text.isna()], cols["modes"], None, "missing_value", "expected the mode(s), e.g. 計程車")
+    add(rows[mode_text.isna()], cols["modes"], None, "missing_value", "應填交通工具，例：計程車")
     separators = "[" + "".join("\\" + c if c in "\\^]-[" else c for c in spec["mode_separators"]) + "]"
     labels = normalise_label(mode_text).str.split(separators, regex=True)
     parts = pd.DataFrame({"_idx": raw.index, "label": labels}).explode("label")
     parts["label"] = normalise_label(parts["label"])
     parts = parts.dropna(subset=["label"])
-    label_map = {_norm1(k): v for k, v in spec["modes"].items()}
+    label_map = {normalise_one_label(k): v for k, v in spec["modes"].items()}
     parts["mode_id"] = parts["label"].map(label_map).astype("string")
     unknown = parts[parts["mode_id"].isna()]
     known_labels = [k for k, v in spec["modes"].items() if v != EXCLUDE]
-    rej.add(rows.loc[unknown["_idx"]], cols["modes"], unknown["label"], "unknown_mode",
-            f"expected mode label(s) of {MAPPING_FILE}: {known_labels} (add a new label there)")
+    add(rows.loc[unknown["_idx"]], cols["modes"], unknown["label"], "unknown_mode",
+        f"{one_of(known_labels)}（新名稱請加入 {MAPPING_FILE}）")
     # the note may say the taxi was electric
     note = normalise_label(get("note")).fillna("")
-    markers = "|".join(_norm1(m) for m in spec.get("electric_taxi_markers") or []) or "(?!)"
+    markers = "|".join(normalise_one_label(m) for m in spec.get("electric_taxi_markers") or []) or "(?!)"
     electric = note.str.contains(markers, regex=True)
     to_electric = (parts["mode_id"] == "taxi_petrol") & electric.loc[parts["_idx"]].to_numpy()
     parts.loc[to_electric, "mode_id"] = "taxi_electric"
@@ -91,31 +90,31 @@ def parse_claims(raw: pd.DataFrame, cols: dict, ref: Reference, year: int, file:
     excluded = parts["mode_id"] == EXCLUDE  # an agency car next to a taxi in one claim: the car part is dropped
     only_excluded = excluded.groupby(parts["_idx"]).all()
     only_excluded = only_excluded[only_excluded].index
-    rej.add(rows.loc[only_excluded], cols["modes"], mode_text.loc[only_excluded], "out_of_boundary",
-            "agency-owned vehicle: scope 1/2, outside category 6 (business travel); not counted")
+    add(rows.loc[only_excluded], cols["modes"], mode_text.loc[only_excluded], "out_of_boundary",
+        "機關車輛屬範疇一／二，不計入")
     parts = parts[~excluded].copy()
     family_of = {**{m: "taxi" for m in ref.taxi_modes}, **dict(zip(ref.rules["mode_id"], ref.rules["family"]))}
     parts["family"] = parts["mode_id"].map(family_of)
     same = parts.duplicated(["_idx", "family"], keep=False)
     same_idx = parts.loc[same, "_idx"].unique()
-    rej.add(rows.loc[same_idx], cols["modes"], mode_text.loc[same_idx], "same_family_modes",
-            "expected at most one taxi, one MRT and one bus mode per claim; split the claim")
+    add(rows.loc[same_idx], cols["modes"], mode_text.loc[same_idx], "same_family_modes",
+        "每件申報計程車、捷運、公車各至多一種；請拆成兩件申報")
 
     claim_no = get("claim_no")
     if "claim_no" in cols:
         dup = claim_no.notna() & claim_no.duplicated(keep="first")
-        rej.add(rows[dup], cols["claim_no"], claim_no[dup], "duplicate_claim_no",
-                "expected a claim number not used by an earlier row (the later row is rejected)")
+        add(rows[dup], cols["claim_no"], claim_no[dup], "duplicate_claim_no", "較前之列已用此編號；剔除較後之列")
 
-    rejects = rej.frame()
-    accepted = ~rows.isin(rejects["row"].astype("int64"))
+    found = rejects.frame()
+    accepted = ~rows.isin(found.loc[found["file"] == file, "row"].astype("int64"))
     parts = parts[parts["_idx"].isin(raw.index[accepted])]
     parts["part_no"] = parts.groupby("_idx").cumcount() + 1
     modes_joined = parts.groupby("_idx")["mode_id"].agg("+".join)
     fams = pd.crosstab(parts["_idx"], parts["family"]).reindex(columns=list(FAMILIES), fill_value=0) > 0
 
     claims = pd.DataFrame({
-        "claim_id": (f"{year}-" + rows.astype("string").str.zfill(5)),
+        # the id numbers the export's data rows (the first data row, spreadsheet row 2, is 00001)
+        "claim_id": (f"{year}-" + (rows - (FIRST_DATA_ROW - 1)).astype("string").str.zfill(5)),
         "year": year, "source_row": rows, "claim_no": claim_no.astype("string"),
         "employee_no": employee, "date": dates, "time": times,
         "origin": get("origin").astype("string"), "destination": get("destination").astype("string"),
@@ -130,7 +129,7 @@ def parse_claims(raw: pd.DataFrame, cols: dict, ref: Reference, year: int, file:
     for family in FAMILIES:
         claims[f"includes_{family}"] = fams[family].reindex(claims.index).astype(bool)
     parts = parts.rename(columns={"_idx": "row_index"})[["row_index", "part_no", "mode_id", "family"]]
-    return claims, parts.reset_index(drop=True), rejects
+    return claims, parts.reset_index(drop=True)
 
 
 def _assign_tariffs(claims: pd.DataFrame, ref: Reference) -> pd.DataFrame:
@@ -212,7 +211,7 @@ def compute_rides(claims: pd.DataFrame, parts: pd.DataFrame, ref: Reference, fac
 
     # taxi: tariff formula, surcharges removed
     surcharge = np.where(p["night"], p["night_surcharge_ntd"], 0.0) + p["holiday_ntd"].fillna(0.0)
-    taxi = _taxi_km(p["fare_ntd"], surcharge, p["flagfall_ntd"], p["flagfall_km"], p["step_ntd"], p["step_m"])
+    taxi = taxi_km(p["fare_ntd"], surcharge, p["flagfall_ntd"], p["flagfall_km"], p["step_ntd"], p["step_m"])
     # MRT / bus: fare band, else spend-based
     band = km_from_fare(p["fare_ntd"], p)
     spend_km = p["fare_ntd"].clip(lower=0) / p["spend_ntd_per_km"]
@@ -280,7 +279,7 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
     raw_year_dir, out_dir = Path(raw_year_dir), Path(processed_year_dir) / SUBDIR
     year = config.to_gregorian(year)
     ref = load_reference(reference_dir)
-    path = _find_input(raw_year_dir, ref.mapping["claims"]["files"])
+    path = find_input(raw_year_dir, ref.mapping["claims"]["files"])
     if path is None:
         for name in OUTPUT_FILES:  # derived from a raw file that is gone: stale
             (out_dir / name).unlink(missing_ok=True)
@@ -288,22 +287,19 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
     file = f"{raw_year_dir.name}/{path.name}"
     raw, encoding = read_export(path)
     raw_rows = len(raw)
-    raw, misshapen = _split_misshapen(raw, file)
+    rejects = Rejects()
+    raw = split_misshapen(raw, file, rejects)
     cols = map_headers(list(raw.columns), ref.mapping["claims"]["fields"], path)
-    claims, parts, rejects = parse_claims(raw, cols, ref, year, file)
-    if len(misshapen):
-        rejects = REJECTS.validate(pd.concat([rejects, misshapen], ignore_index=True))
+    claims, parts = parse_claims(raw, cols, ref, year, file, rejects)
     fac = factors.factors_by_mode(year)
 
     # taxi tariff of each claim; a taxi claim dated before every tariff version cannot be converted: reject it
     claims = claims.join(_assign_tariffs(claims, ref))
     no_tariff = claims["includes_taxi"] & claims["flagfall_ntd"].isna()
     if no_tariff.any():
-        extra = _Rejects(file)
-        extra.add(claims.loc[no_tariff, "source_row"], cols["date"],
-                  claims.loc[no_tariff, "date"].dt.strftime("%Y-%m-%d"), "no_tariff",
-                  f"expected a date on or after the earliest taxi tariff in {TARIFF_FILE}; add the older tariff")
-        rejects = REJECTS.validate(pd.concat([rejects, extra.frame()], ignore_index=True))
+        rejects.add(file, claims.loc[no_tariff, "source_row"], cols["date"],
+                    claims.loc[no_tariff, "date"].dt.strftime("%Y-%m-%d"), "no_tariff",
+                    f"日期早於 {TARIFF_FILE} 最早之計程車費率；請加入較舊之費率")
         claims = claims[~no_tariff]
         parts = parts[parts["row_index"].isin(claims.index)]
     claims["night"] = _night(claims["time"], claims["night_start_min"], claims["night_end_min"])
@@ -315,10 +311,11 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
     else:
         rides, table = RIDES.empty(), CLAIMS.empty()
 
-    long_trips, long_rejects, long_report = ingest_long_trips(raw_year_dir, year, ref, fac, key=key)
-    all_rejects = REJECTS.validate(pd.concat([rejects, long_rejects], ignore_index=True))
+    claim_rejects = rejects.frame()
+    long_trips, long_report = ingest_long_trips(raw_year_dir, year, ref, fac, rejects, key=key)
+    all_rejects = rejects.frame()
 
-    rejected_rows = int(rejects["row"].nunique())
+    rejected_rows = rejects_.rows_rejected(claim_rejects)
     report = {
         "year": year,
         "claims": {
@@ -327,8 +324,8 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
                              if not ref.mapping["claims"]["fields"][field].get("drop")},
             "time_column": "time" in cols,
             "raw_rows": raw_rows, "accepted_rows": int(len(table)), "rejected_rows": rejected_rows,
-            "reject_records": int(len(rejects)),
-            "rejects_by_reason": {str(k): int(v) for k, v in rejects["reason_code"].value_counts().sort_index().items()},
+            "reject_records": int(len(claim_rejects)),
+            "rejects_by_reason": {str(k): int(v) for k, v in claim_rejects["reason_code"].value_counts().sort_index().items()},
             "reconciled": raw_rows == len(table) + rejected_rows,
         },
         "amount_ntd": {"accepted": float(table["amount_ntd"].sum()), "allocated_to_rides": float(rides["fare_ntd"].sum())},
@@ -338,22 +335,22 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
         "total_kgco2e": float(rides["emission_kgco2e"].sum()),
         "long_trips": long_report,
         "factor_set_year": factors.factor_set_year(year),
-        "reference": {"folder": _display_path(ref.folder), "files_sha256_12": ref.versions},
+        "reference": {"folder": display_path(ref.folder), "files_sha256_12": ref.versions},
     }
     sanity_check_outputs(table, rides, long_trips, report)
 
     # personal data typed into the export (addresses, phone numbers, colleagues' names and numbers) is masked
-    # before anything is written
+    # before anything is written (a reject's detail is the product's own text, its value the export's)
     masker = privacy.Masker(ingest.year_identifiers(raw_year_dir, _survey_mapping(year)))
     for frame, columns in ((table, ("origin", "destination", "origin_station", "destination_station")),
-                           (long_trips, ("origin_station", "destination_station")), (all_rejects, ("value", "reason"))):
+                           (long_trips, ("origin_station", "destination_station")), (all_rejects, ("value",))):
         for column in columns:
             frame[column] = masker.mask(frame[column])
 
     write_table(table, CLAIMS, out_dir / "claims.parquet")
     write_table(rides, RIDES, out_dir / "rides.parquet")
     write_table(long_trips, LONG_TRIPS, out_dir / "long_trips.parquet")
-    write_table(all_rejects, REJECTS, out_dir / "rejects.parquet")
+    rejects_.save(all_rejects, out_dir)
     atomic_write_bytes(out_dir / "report.json",
                        (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
     return report

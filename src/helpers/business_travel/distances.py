@@ -12,7 +12,7 @@ EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), for great-circle distan
 
 # ------------------------------------------------------------------------------------------- fare formulas
 
-def _taxi_km(fare_ntd, surcharge_ntd, flagfall_ntd, flagfall_km, step_ntd, step_m) -> pd.DataFrame:
+def taxi_km(fare_ntd, surcharge_ntd, flagfall_ntd, flagfall_km, step_ntd, step_m) -> pd.DataFrame:
     """Per ride: km from a fare after removing surcharges; all arguments Series or scalars (NTD, km, m)."""
     fare = pd.Series(fare_ntd, dtype="float64") if not isinstance(fare_ntd, pd.Series) else fare_ntd.astype("float64")
     metered = fare - surcharge_ntd
@@ -33,7 +33,7 @@ def taxi_km_from_fare(fare_ntd: pd.Series, night: pd.Series | bool, tariff: dict
     fare = pd.Series(fare_ntd, dtype="float64")
     night_mask = night.astype(bool) if isinstance(night, pd.Series) else bool(night)
     surcharge = night_mask * float(tariff["night_surcharge_ntd"])
-    return _taxi_km(fare, surcharge, float(tariff["flagfall_ntd"]), float(tariff["flagfall_km"]),
+    return taxi_km(fare, surcharge, float(tariff["flagfall_ntd"]), float(tariff["flagfall_km"]),
                     float(tariff["step_ntd"]), float(tariff["step_m"]))
 
 

@@ -1,5 +1,6 @@
-"""Reading the expense system's exports (CSV through the survey's reader, or xlsx): headers mapped, dates, times
-and amounts parsed, the checks shared by claims and long trips, rejects collected."""
+"""Reading the expense system's exports (CSV through the survey's reader, or xlsx): rows numbered as a spreadsheet
+shows them, headers mapped, dates, times and amounts parsed, the checks shared by claims and long trips (their
+rejects go to the one collector, helpers.rejects)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import config, privacy, reference
-from helpers.business_travel.reference import MAPPING_FILE, _norm1, normalise_label
-from helpers.schemas import REJECTS
+from helpers import config, privacy
+from helpers.business_travel.reference import MAPPING_FILE, normalise_one_label, normalise_label
+from helpers.rejects import FIRST_DATA_ROW, Rejects
 from helpers.survey import ingest
 
 
@@ -51,7 +52,8 @@ def parse_amounts(values: pd.Series) -> pd.Series:
     return pd.to_numeric(text, errors="coerce").astype("float64")
 
 
-def _find_input(year_dir: Path, names: list[str]) -> Path | None:
+def find_input(year_dir: Path, names: list[str]) -> Path | None:
+    """The year's export among the accepted file names (None if there is none); two of them are an error."""
     found = [year_dir / name for name in names if (year_dir / name).exists()]
     if len(found) > 1:
         raise ValueError(f"{year_dir}: both {found[0].name} and {found[1].name} exist; keep only one export")
@@ -59,7 +61,9 @@ def _find_input(year_dir: Path, names: list[str]) -> Path | None:
 
 
 def read_export(path: Path) -> tuple[pd.DataFrame, str]:
-    """Raw export as text cells (NA for blanks), fully blank lines dropped; returns (frame, encoding used)."""
+    """Raw export as text cells (NA for blanks), fully blank lines dropped; returns (frame, encoding used).
+
+    `_row` is each row's number as a spreadsheet shows it (header = row 1; blank lines keep their numbers)."""
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         frame, encoding = pd.read_excel(path, dtype=str, keep_default_na=False, engine="openpyxl"), "xlsx"
@@ -70,7 +74,7 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
         frame.attrs.clear()
     frame.columns = [str(c) for c in frame.columns]
     frame = frame.apply(lambda col: col.astype("string").str.strip()).replace("", pd.NA)
-    frame.insert(0, "_row", np.arange(1, len(frame) + 1, dtype="int64"))
+    frame.insert(0, "_row", np.arange(FIRST_DATA_ROW, len(frame) + FIRST_DATA_ROW, dtype="int64"))
     # a row with more or fewer cells than the header (an unquoted "1,245"): its cells are not in their columns
     misshapen = (pd.Series(cells != header_cells, index=frame.index) & (pd.Series(cells, index=frame.index) > 0)
                  if cells is not None else pd.Series(False, index=frame.index))
@@ -81,26 +85,25 @@ def read_export(path: Path) -> tuple[pd.DataFrame, str]:
     return frame, encoding
 
 
-def _split_misshapen(raw: pd.DataFrame, file: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the rows, rejects of the CSV rows whose cell count differs from the header's), as the survey reader does:
+def split_misshapen(raw: pd.DataFrame, file: str, rejects: Rejects) -> pd.DataFrame:
+    """The rows whose cell count is the header's; the other CSV rows go to `rejects`, as the survey reader does:
     an unquoted "1,245" shifts every later cell, so such a row is rejected whole."""
     header_cells = raw.attrs.pop("header_cells", None)
     cells = raw.pop("_cells")
     bad = (cells > 0) & (cells != header_cells)
-    shape = _Rejects(file)
-    shape.add(raw.loc[bad, "_row"], None, cells[bad].astype("string") + " cells", "row_cells",
-              f"expected the header's {header_cells} cells (a comma in an unquoted amount such as 1,245?)")
-    return raw[~bad], shape.frame()
+    rejects.add(file, raw.loc[bad, "_row"], None, None, "row_cells",
+                "此列 " + cells[bad].astype("string") + f" 欄，標題列 {header_cells} 欄（金額如 1,245 之逗號未加引號？）")
+    return raw[~bad]
 
 
 def map_headers(columns: list[str], fields: dict, path: Path) -> dict[str, str]:
     """field -> header of the file, from the mapping's accepted header texts; errors name file and headers."""
     by_norm = {}
     for column in columns:
-        by_norm.setdefault(_norm1(column), column)
+        by_norm.setdefault(normalise_one_label(column), column)
     found, missing = {}, []
     for field, spec in fields.items():
-        hits = [by_norm[_norm1(h)] for h in spec["headers"] if _norm1(h) in by_norm]
+        hits = [by_norm[normalise_one_label(h)] for h in spec["headers"] if normalise_one_label(h) in by_norm]
         hits = list(dict.fromkeys(hits))
         if len(hits) > 1:
             raise ValueError(f"{path}: columns {hits} all map to field '{field}'; keep one or edit {MAPPING_FILE}")
@@ -114,49 +117,22 @@ def map_headers(columns: list[str], fields: dict, path: Path) -> dict[str, str]:
     return found
 
 
-class _Rejects:
-    """Collects reject records; each names file, data row, column header, value and what was expected."""
-
-    def __init__(self, file: str):
-        self.file = file
-        self.frames: list[pd.DataFrame] = []
-
-    def add(self, rows: pd.Series, column: str | None, values: pd.Series | None, code: str, expected: str) -> None:
-        """Record the rows (data row numbers) with their offending values and the expectation."""
-        reference.require_label("reject_reason", code)
-        if len(rows) == 0:
-            return
-        rows = rows.astype("int64").reset_index(drop=True)
-        vals = (pd.Series(pd.NA, index=rows.index, dtype="string") if values is None
-                else values.astype("string").reset_index(drop=True))
-        shown = vals.fillna("(empty)")
-        where = f"{self.file}, row " + rows.astype("string") + " (line " + (rows + 1).astype("string") + ")"
-        if column is not None:
-            where = where + f", column '{column}'"
-        reason = where + ": value '" + shown + "': " + expected
-        self.frames.append(pd.DataFrame({"file": self.file, "row": rows.astype("Int64"), "column": column,
-                                         "value": vals, "reason_code": code, "reason": reason}))
-
-    def frame(self) -> pd.DataFrame:
-        """All records so far as a REJECTS table."""
-        if not self.frames:
-            return REJECTS.empty()
-        return REJECTS.validate(pd.concat(self.frames, ignore_index=True).sort_values("row", kind="stable"))
+def one_of(options) -> str:
+    """Detail of a reject: the accepted answers, e.g. 應為「單程」「來回」之一."""
+    return "應為" + "".join(f"「{o}」" for o in options) + "之一"
 
 
-def _check_common(raw: pd.DataFrame, cols: dict, rej: _Rejects, year: int, employee_field: str = "employee_no"):
+def check_employee_and_date(raw: pd.DataFrame, cols: dict, rejects: Rejects, file: str, year: int,
+                            employee_field: str = "employee_no") -> tuple[pd.Series, pd.Series]:
     """Employee number and date checks shared by claims and long trips; returns (employee_no, date)."""
     rows = raw["_row"]
     employee = privacy.normalise_employee_no(raw[cols[employee_field]])
-    rej.add(rows[employee.isna()], cols[employee_field], None, "missing_value",
-            "expected the applicant's employee number")
+    rejects.add(file, rows[employee.isna()], cols[employee_field], None, "missing_value", "應填申請人員工編號")
     text = raw[cols["date"]]
     dates = parse_dates(text)
-    rej.add(rows[text.isna()], cols["date"], None, "missing_value", "expected the date of the trip")
+    rejects.add(file, rows[text.isna()], cols["date"], None, "missing_value", "應填出差日期")
     bad = text.notna() & dates.isna()
-    rej.add(rows[bad], cols["date"], text[bad], "bad_date",
-            "expected a date such as 2025-11-03, 2025/11/03 or ROC 114/11/03")
+    rejects.add(file, rows[bad], cols["date"], text[bad], "bad_date", "例：2025-11-03、2025/11/03、民國 114/11/03")
     outside = dates.notna() & (dates.dt.year != year)
-    rej.add(rows[outside], cols["date"], text[outside], "date_outside_year",
-            f"expected a date in the inventory year {year}")
+    rejects.add(file, rows[outside], cols["date"], text[outside], "date_outside_year", f"盤查年度為 {year} 年")
     return employee, dates

@@ -38,7 +38,8 @@ def normalise_station(values: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
-def _norm1(label: str) -> str:
+def normalise_one_label(label: str) -> str:
+    """One label (a header, a mapping key) normalised as normalise_label does a column, for matching."""
     return str(normalise_label(pd.Series([label])).iloc[0])
 
 
@@ -107,7 +108,7 @@ def load_reference(reference_dir: Path | None = None) -> Reference:
     for group, spec in (tariff_doc.get("groups") or {}).items():
         where = f"{folder / TARIFF_FILE}, group '{group}'"
         for city in spec.get("cities") or []:
-            city_rows.append({"group": group, "city": _norm1(city)})
+            city_rows.append({"group": group, "city": normalise_one_label(city)})
         for i, tariff in enumerate(spec.get("tariffs") or []):
             keys = ("valid_from", "flagfall_ntd", "flagfall_km", "step_ntd", "step_m", "night_surcharge_ntd",
                     "night_start", "night_end", "source")
@@ -211,7 +212,7 @@ def load_reference(reference_dir: Path | None = None) -> Reference:
                      rules, station_distances, long_modes, long_distances, long_stations, versions)
 
 
-def _display_path(path: Path) -> str:
+def display_path(path: Path) -> str:
     """A path relative to the repository when inside it (reports should not carry machine paths)."""
     try:
         return str(Path(path).resolve().relative_to(config.ROOT.resolve()))

@@ -12,7 +12,8 @@ from helpers.schemas import Column, Schema
 # ----------------------------------------------------------------------------------------------- constants
 
 SUBDIR = "business_travel"  # <processed_year_dir>/business_travel/
-OUTPUT_FILES = ("claims.parquet", "rides.parquet", "long_trips.parquet", "rejects.parquet", "report.json")
+OUTPUT_FILES = ("claims.parquet", "rides.parquet", "long_trips.parquet", "rejects.parquet", "rejects.csv",
+                "report.json")
 
 FAMILIES = ("taxi", "mrt", "bus")
 EXCLUDE = "exclude"  # mapping value for modes outside category 6 (agency-owned vehicles: scope 1/2)
@@ -30,7 +31,6 @@ DIRECTION_LABELS = reference.label_pairs("direction")
 TRIP_TYPE_LABELS = reference.label_pairs("trip_type")
 # Flags: each asks for a look; a claim with any flag or a low/lowest quality ride needs review.
 FLAG_LABELS = reference.label_pairs("flag")
-REASON_LABELS = reference.label_pairs("reject_reason")
 
 
 def zh(labels: dict[str, tuple[str, str]]) -> dict[str, str]:
@@ -65,9 +65,9 @@ def _hex16(s: pd.Series) -> pd.Series:
 CLAIMS = Schema(
     "business_travel_claims",
     (
-        Column("claim_id", "string", expect="<year>-<row>"),
+        Column("claim_id", "string", expect="<year>-<data row, 5 digits> (first data row = 00001)"),
         Column("year", "int64"),
-        Column("source_row", "int64", expect="the export's data row (1 = first data row)", check=lambda s: s >= 1),
+        Column("source_row", "int64", expect="the export's row as a spreadsheet shows it (header = row 1)", check=lambda s: s >= 2),
         Column("claim_no", "string", nullable=True),
         Column("applicant_id", "string", expect="16 hex digits (keyed pseudonym)", check=_hex16),
         Column("date", "datetime64[ns]"),
@@ -120,7 +120,7 @@ LONG_TRIPS = Schema(
     "business_travel_long_trips",
     (
         Column("trip_no", "string"),
-        Column("source_row", "int64", check=lambda s: s >= 1),
+        Column("source_row", "int64", expect="the export's row as a spreadsheet shows it (header = row 1)", check=lambda s: s >= 2),
         Column("applicant_id", "string", expect="16 hex digits (keyed pseudonym)", check=_hex16),
         Column("direction", "string", check=_in(("outbound", "return"))),
         Column("leg_no", "int64", check=lambda s: s >= 1),

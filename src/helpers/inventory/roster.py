@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 
 from helpers import privacy
+from helpers.rejects import FIRST_DATA_ROW, PSEUDONYM_SHOWN, Rejects
 from helpers.schemas import STAFF, isin_ids
 
 STATUSES = ("valid", "declined", "not_answered")
 
 
-def read_roster(path: Path, mapping: dict, key: bytes, rejects, year: int) -> pd.DataFrame:
+def read_roster(path: Path, mapping: dict, key: bytes, rejects: Rejects, year: int) -> pd.DataFrame:
     """Roster xlsx -> the `staff` table (pseudonymous); bad rows go to `rejects` with file, row, column, value.
 
     A row is rejected when the employee number is blank, "in scope" is not one of the mapped answers, a date is
@@ -46,18 +47,18 @@ def read_roster(path: Path, mapping: dict, key: bytes, rejects, year: int) -> pd
         raise ingest.IngestError(f"{path}, sheet '{spec['sheet']}': header row lacks {missing} "
                                  f"(has {list(frame.columns)}); the header must be on the first row")
     name = path.name
-    rows = pd.Series(frame.index + ingest.FIRST_DATA_ROW, index=frame.index)
+    rows = pd.Series(frame.index + FIRST_DATA_ROW, index=frame.index)
     text = {k: ingest.clean_text(frame[v]) for k, v in need.items()}
     blank = pd.concat(text.values(), axis=1).isna().all(axis=1)
     frame, rows, text = frame[~blank], rows[~blank], {k: v[~blank] for k, v in text.items()}
     emp = privacy.normalise_employee_no(frame[need["employee_no"]])
     bad = emp.isna()
-    rejects.add(name, rows[bad], need["employee_no"], "", "roster_no_employee", "roster row without an employee number")
+    rejects.add(name, rows[bad], need["employee_no"], None, "roster_no_employee")
     answers = {ingest._norm_header(k): bool(v) for k, v in spec["in_scope_values"].items()}
     in_scope = text["in_scope"].map(answers)
     wrong = ~bad & in_scope.isna()
-    rejects.add(name, rows[wrong], need["in_scope"], text["in_scope"][wrong].fillna(""), "roster_in_scope_unknown",
-                f"'in scope' must be one of {list(spec['in_scope_values'])}")
+    rejects.add(name, rows[wrong], need["in_scope"], text["in_scope"][wrong], "roster_in_scope_unknown",
+                "應為" + "".join(f"「{v}」" for v in spec["in_scope_values"]) + "之一")
     bad |= wrong
     dates = {}
     for field in ("join_date", "leave_date"):
@@ -67,7 +68,7 @@ def read_roster(path: Path, mapping: dict, key: bytes, rejects, year: int) -> pd
         dates[field] = _parse_dates(text[field])
         wrong = ~bad & text[field].notna() & dates[field].isna()
         rejects.add(name, rows[wrong], need[field], text[field][wrong], "roster_date_invalid",
-                    "not a date (e.g. 2025-03-01 or 2025/3/1)")
+                    "例：2025-03-01、2025/3/1")
         bad |= wrong
     days = ingest.parse_number(frame[need["attendance_days"]], ingest._DAY_UNITS)
     days = days.where((days > 0) & (days <= 366))
@@ -77,7 +78,7 @@ def read_roster(path: Path, mapping: dict, key: bytes, rejects, year: int) -> pd
                         "leave_date": dates["leave_date"][~bad], "attendance_days": days[~bad], "_row": rows[~bad]})
     dup = out["respondent_id"].duplicated(keep=False)
     rejects.add(name, out.loc[dup, "_row"], need["employee_no"], out.loc[dup, "respondent_id"], "roster_duplicate",
-                "the employee appears more than once in the roster (pseudonym shown)")
+                PSEUDONYM_SHOWN)
     return STAFF.validate(out[~dup].drop(columns="_row"), source=name)
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 from pandas.io.formats.style import Styler
 
-from helpers import config, reference
+from helpers import config, privacy, reference
 
 # The MIME type under which every report table also carries its cells: the executed notebooks then hold each
 # displayed table with its caption, and the inventory workbook (helpers.publish.workbook) is built from them.
@@ -27,9 +28,14 @@ def fmt_int(value: float) -> str:
     return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{int(value):,d}"
 
 
-def fmt_pct(value: float) -> str:
-    """A share as a percentage with 2 decimals: 31.02%."""
-    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.2f}%"
+def fmt_pct(value: float, decimals: int = 2) -> str:
+    """A share as a percentage, 2 decimals unless told: 31.02%."""
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.{decimals}f}%"
+
+
+def fmt_number(value: float, decimals: int = 0) -> str:
+    """A figure with thousands separators and `decimals` decimals (rounded, not cut): 1,234.5."""
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:,.{decimals}f}"
 
 
 def fmt_pp(value: float) -> str:
@@ -130,13 +136,28 @@ def _integral(series: pd.Series) -> bool:
 SHORT_TEXT = 10  # a text column whose cells are all this short (dates, ids, 去程/回程) is never wrapped
 
 
-def show(frame: pd.DataFrame, caption: str | None = None) -> ReportTable:
+def format_columns(frame: pd.DataFrame, formats: dict[str, Callable[[float], str]]) -> pd.DataFrame:
+    """The number cells of the named columns as text through their fmt_* function; other cells of those columns
+    (a total row's label) stay as they are, blanks become empty."""
+    out = frame.copy()
+    for col, fmt in formats.items():
+        if col in out.columns:
+            numeric = pd.to_numeric(out[col], errors="coerce")
+            out[col] = numeric.map(fmt, na_action="ignore").fillna(out[col].astype("string")).fillna("")
+    return out
+
+
+def show(frame: pd.DataFrame, caption: str | None = None,
+         formats: dict[str, Callable[[float], str]] | None = None) -> ReportTable:
     """A display-ready HTML table without the index; every cell, header and the caption HTML-escaped.
 
     The one table formatter of the reports: cells may hold text typed by respondents (department names,
     free-text answers, reject values), so nothing in a table is ever markup. Text left, figures right and
-    unwrapped, whole-number columns without decimals (thousands separators), short text unwrapped.
+    unwrapped, whole-number columns without decimals (thousands separators), short text unwrapped. `formats`
+    (column -> a fmt_* function) writes those columns' figures as text first (format_columns).
     """
+    if formats:
+        frame = format_columns(frame, formats)
     styler = ReportTable(frame).hide(axis="index").format(escape="html").format_index(escape="html", axis=1)
     if caption:
         styler = styler.set_caption(html.escape(caption))
@@ -162,6 +183,19 @@ def show(frame: pd.DataFrame, caption: str | None = None) -> ReportTable:
         {"selector": "th", "props": "text-align: center; background: #f0f3f7; padding: 2px 8px; word-break: keep-all;"},
         {"selector": "td", "props": "padding: 2px 10px; vertical-align: top;"},
     ])
+
+
+# The one listing of rejects in the reports (survey in 01, business travel in 06): the columns of rejects.csv.
+REJECT_COLUMNS = {"file": "檔案 File", "row": "列 Row", "column": "欄位 Column", "value": "值 Value",
+                  "reason": "原因 Reason", "detail": "說明 Detail"}
+
+
+def rejects_table(rejects: pd.DataFrame) -> pd.DataFrame:
+    """Rejects for a report: file, row as a spreadsheet shows it (header = row 1), column, value (pseudonyms as
+    填答者 1, 2, ... of this table), the zh-TW reason and its detail; blanks as empty cells."""
+    out = rejects[list(REJECT_COLUMNS)].copy()
+    out["value"] = privacy.hide_pseudonyms(out["value"])
+    return out.rename(columns=REJECT_COLUMNS).reset_index(drop=True).fillna("")
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:/])")

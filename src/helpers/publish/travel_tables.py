@@ -1,8 +1,9 @@
 """Report tables of business travel (notebook 06): totals by mode, method and data quality, months, the review
-list, rejects and long trips with zh-TW headers and labels; the method note."""
+list and long trips with zh-TW headers and labels; the method note (rejects: tables.rejects_table)."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from helpers.business_travel.reference import (FARE_RULES_FILE, LONG_DISTANCES_F
                                                load_reference)
 from helpers.business_travel.schemas import (DIRECTION_LABELS, FAMILIES, FAMILY_LABELS, FLAG_LABELS, METHOD_LABELS,
                                              METHOD_QUALITY, METHODS, PILOT_2025, PILOT_YEAR, QUALITY_LABELS,
-                                             QUALITY_LEVELS, REASON_LABELS, TRIP_TYPE_LABELS, zh)
+                                             QUALITY_LEVELS, TRIP_TYPE_LABELS, zh)
 from helpers.inventory import factors
 from helpers.publish import tables
 from helpers.schemas import write_csv
@@ -29,8 +30,7 @@ COLUMN_LABELS = {
     "source_row": "原始資料列", "applicant": "申請人（本表編號）", "date": "日期", "time": "時間",
     "trip_type": "單程/來回", "modes": "交通工具", "amount_ntd": "金額（元）", "flags": "註記",
     "trip_no": "出差單號", "direction": "方向", "leg_no": "段次", "origin_station": "起站",
-    "destination_station": "迄站", "applicants": "申請人數", "file": "檔案", "row": "列",
-    "column": "欄位", "value": "內容", "reason_code": "原因", "reason": "說明", "rides_share": "趟次占比",
+    "destination_station": "迄站", "applicants": "申請人數", "rides_share": "趟次占比",
     "factor_kgco2e_per_pkm": "係數（kgCO2e/人公里）", "taxi_claims": "計程車件數", "mrt_claims": "含捷運件數",
     "bus_claims": "含公車件數",
 }
@@ -38,21 +38,20 @@ COLUMN_LABELS = {
 
 # ------------------------------------------------------------------------------- tables for the notebook
 
-# Number formats for display: kg with 2 decimals, km with 1, NTD whole, shares as percentages.
-FORMATS = {"distance_km": "{:,.1f}", "emission_kgco2e": "{:,.2f}", "share": "{:.1%}", "rides_share": "{:.1%}",
-           "claims_share": "{:.1%}", "amount_ntd": "{:,.0f}", "claims": "{:,.0f}", "rides": "{:,.0f}",
-           "factor_kgco2e_per_pkm": "{:.3f}", "taxi_claims": "{:,.0f}", "mrt_claims": "{:,.0f}",
-           "bus_claims": "{:,.0f}"}
+# Number formats for display (tables' fmt_* functions): kg with 2 decimals, km with 1, NTD and counts whole,
+# shares as percentages with 1 decimal, factors with 3.
+FORMATS = {"distance_km": partial(tables.fmt_number, decimals=1), "emission_kgco2e": tables.fmt_kg,
+           "share": partial(tables.fmt_pct, decimals=1), "rides_share": partial(tables.fmt_pct, decimals=1),
+           "claims_share": partial(tables.fmt_pct, decimals=1), "amount_ntd": tables.fmt_number,
+           "claims": tables.fmt_number, "rides": tables.fmt_number,
+           "factor_kgco2e_per_pkm": partial(tables.fmt_number, decimals=3), "taxi_claims": tables.fmt_number,
+           "mrt_claims": tables.fmt_number, "bus_claims": tables.fmt_number}
 
 
 def show(frame: pd.DataFrame, caption: str | None = None):
-    """A report table (tables.show): zh-TW headers, thousands separators, kg to 2 decimals, blanks for NA."""
-    out = frame.copy()
-    for col, fmt in FORMATS.items():
-        if col in out.columns:
-            numeric = pd.to_numeric(out[col], errors="coerce")
-            out[col] = numeric.map(fmt.format, na_action="ignore").fillna(out[col].astype("string")).fillna("")
-    return tables.show(out.rename(columns=COLUMN_LABELS).fillna(""), caption)
+    """A report table through tables.show: zh-TW headers, the FORMATS of its figures, blanks for NA."""
+    return tables.show(frame.rename(columns=COLUMN_LABELS).fillna(""), caption,
+                       formats={COLUMN_LABELS.get(col, col): fmt for col, fmt in FORMATS.items()})
 
 
 def _with_total(out: pd.DataFrame, rides: pd.DataFrame, label_col: str) -> pd.DataFrame:
@@ -150,14 +149,6 @@ def long_trip_table(legs: pd.DataFrame, reference_dir: Path | None = None) -> pd
         "distance_km": legs["distance_km"], "method": legs["method"].map(zh(METHOD_LABELS)),
         "factor_kgco2e_per_pkm": legs["factor_kgco2e_per_pkm"], "emission_kgco2e": legs["emission_kgco2e"],
     }).reset_index(drop=True)
-
-
-def rejects_table(rejects: pd.DataFrame) -> pd.DataFrame:
-    """Rejected rows for display: file, data row, column, value and the reason as its zh-TW label (the detailed
-    English message stays in the processed rejects table for the operator)."""
-    out = rejects.drop(columns=["reason"]).copy()
-    out["reason_code"] = out["reason_code"].map(zh(REASON_LABELS)).fillna(out["reason_code"])
-    return out.reset_index(drop=True)
 
 
 def applicants_by_family(claims: pd.DataFrame, min_cell: int) -> pd.DataFrame:

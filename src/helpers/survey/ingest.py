@@ -29,43 +29,21 @@ import pandas as pd
 
 from helpers import config, privacy, reference
 from helpers.inventory import roster
+from helpers.rejects import FIRST_DATA_ROW, PSEUDONYM_SHOWN, Rejects
 from helpers.schemas import (ATTITUDES, LEGS, MAX_DISTANCE_KM, PATTERNS, REJECTS, RESPONDENTS, STAFF, isin_ids,
                              read_table, write_csv, write_table)
 
-FIRST_DATA_ROW = 2  # rows are reported as a spreadsheet shows them: the header is row 1
 ATTITUDE_FIELDS = ("alternative", "barrier", "incentive")
 MULTI_SELECT = ("barrier", "incentive")
 METRE_KM = Decimal("0.001")  # distances are kept to the metre (3 decimals of km)
 ENCODINGS = ("utf-8-sig", "cp950")  # the form's UTF-8 export; Excel re-saves in Taiwan give Big5/cp950
 ROUTE_A_MAX_UNMATCHED = 0.2  # stop when a larger share of route-A respondents has no record last year
 MIN_ACCEPTED_SHARE = 0.5  # stop when fewer raw rows than this share end in the inventory (a garbage export)
+DAYS_TOTAL_COLUMN = "（各通勤型態每週日數合計）"  # the reject's column when all patterns together are wrong
 
 
 class IngestError(ValueError):
     """Input that stops the run before anything is written; the message names file, row, column and value."""
-
-
-@dataclass
-class Rejects:
-    """Collects reject rows (file, row, column, value, reason) while a year is processed."""
-
-    frames: list[pd.DataFrame]
-
-    def add(self, file: str, rows: pd.Series, column: str | pd.Series | None, values, code: str, reason) -> None:
-        reference.require_label("reject_reason", code)
-        if len(rows) == 0:
-            return
-        self.frames.append(pd.DataFrame({
-            "file": file, "row": pd.array(rows, dtype="Int64"), "column": column,
-            "value": pd.Series(values, dtype="string").to_numpy() if not np.isscalar(values) else values,
-            "reason_code": code, "reason": reason,
-        }))
-
-    def frame(self) -> pd.DataFrame:
-        if not self.frames:
-            return REJECTS.empty()
-        out = pd.concat(self.frames, ignore_index=True)
-        return out.sort_values(["file", "row", "column"], na_position="first", kind="stable").reset_index(drop=True)
 
 
 def load_mapping(year: int, reference_dir: Path | None = None) -> dict:
@@ -412,28 +390,25 @@ def parse_commutes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str], fi
     legs = long[has_leg].copy()
     head = lambda kind, p, l=None: cols[f"{kind}_{p}" if l is None else f"{kind}_{p}_{l}"]  # noqa: E731
 
-    def reject(mask: pd.Series, frame: pd.DataFrame, kind: str, value_col: str, code: str, reason: str) -> pd.Series:
+    def reject(mask: pd.Series, frame: pd.DataFrame, kind: str, value_col: str, code: str, detail=None) -> pd.Series:
         """Record the rows of `frame` under `mask` as rejects; returns the mask (bool) to combine."""
         mask = mask.fillna(False).astype(bool)
         bad = frame[mask]
         columns = [head(kind, p, l) if kind != "days" else head(kind, p) for p, l in zip(bad["pattern_no"], bad["leg_no"])]
         rejects.add(file, row_of.loc[bad["idx"]].to_numpy(), pd.Series(columns, dtype="string").to_numpy(),
-                    bad[value_col].to_numpy(), code, reason)
+                    bad[value_col].to_numpy(), code, detail)
         return mask
 
     d = legs["distance_km"]
-    bad_leg = reject(legs["mode_text"].isna(), legs, "mode", "km_text", "leg_without_mode",
-                     "a distance is given but the leg's mode is blank")
+    bad_leg = reject(legs["mode_text"].isna(), legs, "mode", "km_text", "leg_without_mode")
     bad_leg |= reject(legs["mode_text"].notna() & legs["mode_id"].isna(), legs, "mode", "mode_raw",
-                      "unknown_mode", "mode label not in the form mapping (answers.mode)")
+                      "unknown_mode", f"不在表單對照 {Path(mapping['_path']).name}（answers.mode）之運具選項內")
     bad_leg |= reject(legs["mode_text"].notna() & legs["km_raw"].isna(), legs, "km", "km_text",
-                      "leg_without_distance", "the leg has a mode but no one-way distance")
-    bad_leg |= reject(legs["km_raw"].notna() & d.isna(), legs, "km", "km_text", "distance_not_a_number",
-                      "one-way distance is not a number of km")
-    bad_leg |= reject(d.notna() & (d <= 0), legs, "km", "km_text", "distance_not_positive",
-                      "one-way distance must be more than 0 km")
+                      "leg_without_distance")
+    bad_leg |= reject(legs["km_raw"].notna() & d.isna(), legs, "km", "km_text", "distance_not_a_number")
+    bad_leg |= reject(d.notna() & (d <= 0), legs, "km", "km_text", "distance_not_positive")
     bad_leg |= reject(d > MAX_DISTANCE_KM, legs, "km", "km_text", "distance_absurd",
-                      f"one-way distance above {MAX_DISTANCE_KM:g} km is not a daily commute")
+                      f"單程超過 {MAX_DISTANCE_KM:g} 公里，不是每日通勤")
     # patterns: days per week given, legs given
     pats = long[long["leg_no"] == 1][["idx", "pattern_no", "days_raw", "days_text"]].copy()
     pats["days_per_week"] = parse_number(pats["days_raw"], _DAY_UNITS)
@@ -444,18 +419,15 @@ def parse_commutes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str], fi
     pats = pats[used].copy()
     days = pats["days_per_week"]
     bad_pat = reject(pats["days_raw"].notna() & pats["n_legs"].isna(), pats, "days", "days_text",
-                     "pattern_without_legs", "days per week given but no leg of this pattern")
+                     "pattern_without_legs")
     bad_pat |= reject(pats["days_raw"].isna() & pats["n_legs"].notna(), pats, "days", "days_text",
-                      "pattern_without_days", "legs given but no days per week for this pattern")
-    bad_pat |= reject(pats["days_raw"].notna() & days.isna(), pats, "days", "days_text", "days_not_a_number",
-                      "days per week is not a number")
-    bad_pat |= reject((days <= 0) | (days > 7), pats, "days", "days_text", "days_out_of_range",
-                      "days per week must be more than 0 and at most 7")
+                      "pattern_without_days")
+    bad_pat |= reject(pats["days_raw"].notna() & days.isna(), pats, "days", "days_text", "days_not_a_number")
+    bad_pat |= reject((days <= 0) | (days > 7), pats, "days", "days_text", "days_out_of_range")
     total_days = pats.groupby("idx")["days_per_week"].sum()
     over = total_days[total_days > 7]
-    rejects.add(file, row_of.loc[over.index].to_numpy(), "days per week (all patterns)",
-                over.map("{:g}".format).to_numpy(), "days_total_over_7",
-                "the patterns' days per week add up to more than 7")
+    rejects.add(file, row_of.loc[over.index].to_numpy(), DAYS_TOTAL_COLUMN, over.map("{:g}".format).to_numpy(),
+                "days_total_over_7")
     bad_idx = pd.Index(legs.loc[bad_leg, "idx"]).union(pd.Index(pats.loc[bad_pat, "idx"])).union(over.index)
     legs = legs[~legs["idx"].isin(bad_idx)].copy()
     pats = pats[~pats["idx"].isin(bad_idx)].copy()
@@ -504,16 +476,15 @@ def read_attendance(path: Path, mapping: dict, key: bytes, rejects: Rejects) -> 
     blank = emp.isna() & raw_days.isna()
     frame, emp, days, raw_days, rows = frame[~blank], emp[~blank], days[~blank], raw_days[~blank], rows[~blank]
     no_emp = emp.isna()
-    rejects.add(name, rows[no_emp], need["employee_no"], "", "attendance_no_employee", "attendance row without an employee number")
+    rejects.add(name, rows[no_emp], need["employee_no"], None, "attendance_no_employee")
     bad = ~no_emp & (days.isna() | (days <= 0) | (days > 366))
-    rejects.add(name, rows[bad], need["attendance_days"], raw_days[bad].fillna(""), "attendance_days_invalid",
-                "attendance days must be a number above 0 and at most 366")
+    rejects.add(name, rows[bad], need["attendance_days"], raw_days[bad], "attendance_days_invalid")
     ok = ~no_emp & ~bad
     out = pd.DataFrame({"respondent_id": privacy.pseudonymise(emp[ok], key), "attendance_days": days[ok],
                         "_row": rows[ok]})
     dup = out["respondent_id"].duplicated(keep=False)
     rejects.add(name, out.loc[dup, "_row"], need["employee_no"], out.loc[dup, "respondent_id"],
-                "attendance_duplicate", "the employee appears more than once in the attendance file (pseudonym shown)")
+                "attendance_duplicate", PSEUDONYM_SHOWN)
     return out[~dup].drop(columns="_row").reset_index(drop=True)
 
 
@@ -638,7 +609,7 @@ def load_survey(raw_year: Path, year: int, mapping: dict) -> Answers:
     if len(survey) == 0:
         raise IngestError(f"{path}: the export has a header row but no answers; export it again after the "
                           "survey has answers")
-    return Answers(year, mapping, path, survey, Rejects([]), encoding=encoding, headers=headers,
+    return Answers(year, mapping, path, survey, Rejects(), encoding=encoding, headers=headers,
                    cells=info.get("cells"), header_cells=header_cells, extra_columns=extra, raw_rows=len(survey),
                    masker=privacy.Masker(year_identifiers(Path(raw_year), mapping, survey)))
 
@@ -651,31 +622,29 @@ def validate_rows(answers: Answers, key: bytes) -> Answers:
     if answers.cells is not None:
         cells, header_cells = answers.cells, answers.header_cells
         misshapen = pd.Series((cells != 0) & (cells != header_cells), index=survey.index)
-        rejects.add(file, survey.loc[misshapen, "_row"], None, pd.Series(cells, index=survey.index)[misshapen]
-                    .map(lambda n: f"{n} cells"), "row_cells",
-                    f"the row does not have the header's {header_cells} cells (a comma in an unquoted cell, "
-                    "or a row cut short?)")
+        rejects.add(file, survey.loc[misshapen, "_row"], None, None, "row_cells",
+                    "此列 " + pd.Series(cells, index=survey.index)[misshapen].astype("string")
+                    + f" 欄，標題列 {header_cells} 欄（儲存格之逗號未加引號，或此列被截斷？）")
         survey = survey[~misshapen]
     # blank rows (every cell empty) are rejected, not silently skipped
     content = survey.drop(columns="_row").apply(lambda c: clean_text(c).notna()).any(axis=1)
-    rejects.add(file, survey.loc[~content, "_row"], None, "", "blank_row", "the row is empty")
+    rejects.add(file, survey.loc[~content, "_row"], None, None, "blank_row")
     survey = survey[content]
 
     emp = privacy.normalise_employee_no(survey[cols["employee_no"]])
-    rejects.add(file, survey.loc[emp.isna(), "_row"], cols["employee_no"], "", "no_employee_no",
-                "employee number is blank")
+    rejects.add(file, survey.loc[emp.isna(), "_row"], cols["employee_no"], None, "no_employee_no")
     survey = survey[emp.notna()].copy()
     survey["respondent_id"] = privacy.pseudonymise(emp[emp.notna()], key)
     survey["submitted_at"] = parse_timestamp(survey[cols["timestamp"]])
     bad_ts = survey["submitted_at"].isna()
     rejects.add(file, survey.loc[bad_ts, "_row"], cols["timestamp"], survey.loc[bad_ts, cols["timestamp"]],
-                "bad_timestamp", "timestamp is not a date and time the form writes (e.g. 2025/3/5 下午 2:31:07)")
+                "bad_timestamp", "應為表單寫入之日期時間，例：2025/3/5 下午 2:31:07")
     survey = survey[~bad_ts]
     start, end = survey_window(year, answers.mapping)
     outside = (survey["submitted_at"] < start) | (survey["submitted_at"] >= end)
     rejects.add(file, survey.loc[outside, "_row"], cols["timestamp"], survey.loc[outside, cols["timestamp"]],
-                "timestamp_outside_year", f"submitted outside the {year} survey ({start:%Y-%m-%d} to "
-                f"{end - pd.Timedelta(days=1):%Y-%m-%d}): another year's export? (survey_window in the mapping)")
+                "timestamp_outside_year", f"{year} 年調查期間為 {start:%Y-%m-%d} 至 "
+                f"{end - pd.Timedelta(days=1):%Y-%m-%d}（表單對照之 survey_window）；是否為其他年度之匯出檔？")
     answers.rows, answers.outside_window = survey[~outside], int(outside.sum())
     return answers
 
@@ -688,8 +657,8 @@ def resolve_resubmissions(answers: Answers) -> Answers:
     latest = order.drop_duplicates("respondent_id", keep="last")
     superseded = order[~order.index.isin(latest.index)]
     kept_row = superseded["respondent_id"].map(latest.set_index("respondent_id")["_row"])
-    answers.rejects.add(answers.file, superseded["_row"], None, "", "superseded",
-                        "an earlier submission by the same person; superseded by row " + kept_row.astype(str))
+    answers.rejects.add(answers.file, superseded["_row"], None, None, "superseded",
+                        "以第 " + kept_row.astype("string") + " 列為準")
     answers.rows, answers.superseded = survey[survey.index.isin(latest.index)], superseded  # in file order
     return answers
 
@@ -703,9 +672,8 @@ def resolve_routes(answers: Answers) -> Answers:
         route_text = clean_text(survey[cols["route"]])
         survey["route"] = route_text.map(route_map).astype("string")
         bad = survey["route"].isna()
-        answers.rejects.add(answers.file, survey.loc[bad, "_row"], cols["route"], route_text[bad].fillna(""),
-                            "unknown_route",
-                            f"route answer not one of the form's options {list(mapping['answers']['route'])}")
+        answers.rejects.add(answers.file, survey.loc[bad, "_row"], cols["route"], route_text[bad], "unknown_route",
+                            "應為" + "".join(f"「{o}」" for o in mapping["answers"]["route"]) + "之一")
         survey = survey[~bad]
     else:
         survey["route"] = mapping.get("default_route", "C")
@@ -725,8 +693,7 @@ def parse_answered_commutes(answers: Answers) -> Answers:
     answering = survey[survey["route"].isin(["B", "C"])]
     pats, legs, bad_idx = parse_commutes(answering, answers.mapping, cols, file, answers.rejects)
     no_commute = answering.index.difference(pats["idx"]).difference(bad_idx)
-    answers.rejects.add(file, answering.loc[no_commute, "_row"], None, "", "no_commute",
-                        "route B/C but no commute pattern answered")
+    answers.rejects.add(file, answering.loc[no_commute, "_row"], None, None, "no_commute")
     drop = bad_idx.union(no_commute)
     needed = ["_row", "respondent_id", "submitted_at", "route"] + [cols[k] for k in ("department", *ATTITUDE_FIELDS)
                                                                    if k in cols]
@@ -768,8 +735,7 @@ def carry_over(answers: Answers, processed_dir: Path, max_unmatched: float = ROU
             f"Nothing was written. If this is right, run again with --route-a-max-unmatched 1")
     answers.rejects.add(answers.file, route_a.loc[~found, "_row"], cols["employee_no"],
                         route_a.loc[~found, "respondent_id"], "route_a_no_previous",
-                        f"route A (reuse last year's answers) but no {year - 1} record for this person "
-                        "(pseudonym shown)")
+                        f"查無 {year - 1} 年紀錄；{PSEUDONYM_SHOWN}")
     answers.rows = survey.drop(index=route_a.index[~found])
     keep = route_a.loc[found, "respondent_id"]
     answers.patterns = pd.concat([answers.patterns, prev_pats[isin_ids(prev_pats["respondent_id"], keep)]],
@@ -791,7 +757,7 @@ def join_attendance(answers: Answers, raw_year: Path, key: bytes) -> Answers:
     no_att = survey["attendance_days"].isna() & (survey["route"] != "D")
     answers.rejects.add(answers.file, survey.loc[no_att, "_row"], cols["employee_no"],
                         survey.loc[no_att, "respondent_id"], "no_attendance",
-                        f"no valid attendance days in {att_path.name} for this person (pseudonym shown)")
+                        f"{att_path.name} 無此人之有效出勤天數；{PSEUDONYM_SHOWN}")
     answers.rows, answers.attendance_file = survey[~no_att], att_path.name
     if "roster" in mapping:
         answers.staff = roster.read_roster(Path(raw_year) / mapping["roster"]["file"], mapping, key, answers.rejects,
@@ -960,7 +926,7 @@ def save_year(processed_dir: Path, year: int, tables: dict[str, pd.DataFrame], r
                    "rejects": REJECTS, "staff": STAFF}
         for name, frame in tables.items():
             write_table(frame, schemas[name], tmp / f"{name}.parquet")
-        write_csv(tables["rejects"], tmp / "rejects.csv")
+        write_csv(REJECTS.validate(tables["rejects"]), tmp / "rejects.csv")
         (tmp / "ingest_report.json").write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         carry = tmp / "_carryover"
         # a deletion in the log stays deleted: people who asked (route D) are not put back by a re-ingest
