@@ -230,6 +230,36 @@ def test_identical_claims_are_kept_but_flagged_as_possible_duplicates(tmp_path):
     assert flags[:2] == ["possible_duplicate"] * 2 and pd.isna(flags[2])
 
 
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_reject_rows_are_the_rows_excel_shows(tmp_path, kind):
+    """Bad first and last rows, a blank line and a formula: each reject names the row a user sees in Excel."""
+    rows = [claim(amount="abc", no="FIRST"), claim(no="OK1"), None, claim(amount='=HYPERLINK("http://x","1")', no="F"),
+            claim(no="OK2"), claim(modes="飛天魔毯", no="LAST")]
+    raw_year, processed = tmp_path / "raw" / str(YEAR), tmp_path / "processed" / str(YEAR)
+    raw_year.mkdir(parents=True)
+    cells = [[r[h] for h in HEADERS] if r else [None] * len(HEADERS) for r in rows]
+    if kind == "csv":  # a truly blank line, as Excel writes none but people's editors do
+        lines = pd.DataFrame(cells, columns=HEADERS).to_csv(index=False, lineterminator="\r\n").split("\r\n")
+        lines[3] = ""
+        (raw_year / "claims.csv").write_bytes("\r\n".join(lines).encode("utf-8-sig"))
+    else:
+        pd.DataFrame(cells, columns=HEADERS).to_excel(raw_year / "claims.xlsx", index=False)
+    report = bt.ingest_claims(raw_year, processed, YEAR, key=KEY)
+    tables = bt.load_tables(processed)
+    # header = row 1: FIRST row 2, OK1 row 3, blank row 4, the formula row 5, OK2 row 6, LAST row 7
+    got = tables["rejects"][["row", "column", "reason_code"]].values.tolist()
+    formula = "bad_amount" if kind == "csv" else "missing_amount"  # xlsx: a formula without a cached result is empty
+    assert got == [[2, "金額", "bad_amount"], [5, "金額", formula], [7, "交通工具", "unknown_mode"]]
+    assert tables["claims"]["source_row"].tolist() == [3, 6]
+    c = report["claims"]
+    assert (c["raw_rows"], c["accepted_rows"], c["rejected_rows"], c["reconciled"]) == (5, 2, 3, True)
+    written = pd.read_csv(processed / "business_travel" / "rejects.csv", dtype=str, keep_default_na=False,
+                          encoding="utf-8-sig")
+    assert written["row"].tolist() == ["2", "5", "7"]
+    if kind == "csv":  # the formula reaches the rejects file inert
+        assert written.loc[1, "value"] == '\'=HYPERLINK("http://x","1")'
+
+
 def test_all_rows_rejected_still_writes_consistent_tables(tmp_path):
     report, tables = run(tmp_path, [claim(amount="-1")])
     assert report["claims"]["accepted_rows"] == 0 and tables["claims"].empty and tables["rides"].empty

@@ -3,6 +3,7 @@ attendance problems, mapping errors, atomic writes and the reconciliation of eve
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -209,6 +210,34 @@ def test_extra_column_warns(case: Case):
         report = case.ingest(2024)
     assert report["extra_columns_ignored"] == ["備註"] and report["accepted"] == 3
     assert_reconciles(report)
+
+
+def test_reject_rows_are_the_rows_excel_shows(case: Case):
+    """Bad first and last rows, a two-line cell, a blank line and a formula: each reject names the row Excel shows."""
+    header, r1, r2, r3 = csv.reader(io.StringIO((CORPUS / "valid_2024.csv").read_text(encoding="utf-8-sig")))
+    km, dept, emp = header.index(KM_1_1), header.index("服務單位"), header.index("員工代號")
+    first, two_lines, formula, last = list(r1), list(r2), list(r3), list(r2)
+    first[km], two_lines[dept], formula[km] = "-3", "運輸計畫組\n第二科", '=HYPERLINK("http://x","5")'
+    last[emp], last[km], last[header.index("電子郵件地址")] = "T90004", "約五公里", "e90004@example.org"
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header), writer.writerow(first), writer.writerow(two_lines)
+    out.write("\r\n")
+    writer.writerow(formula), writer.writerow(last)
+    folder = case.raw / "2024"
+    folder.mkdir(parents=True)
+    (folder / "survey.csv").write_bytes(out.getvalue().encode("utf-8-sig"))
+    write_attendance(folder / "attendance.xlsx")
+    report = case.ingest(2024, min_accepted_share=0)
+    rej = case.rejects(2024)
+    # header = row 1: first row 2, the two-line cell row 3, blank row 4, the formula row 5, the last row 6
+    assert rej[["row", "reason_code"]].values.tolist() == [
+        [2, "distance_not_positive"], [4, "blank_row"], [5, "distance_not_a_number"], [6, "distance_not_a_number"]]
+    assert case.table("respondents", 2024)["source_row"].tolist() == [3]
+    assert_reconciles(report)
+    written = pd.read_csv(case.processed / "2024" / "rejects.csv", dtype=str, keep_default_na=False,
+                          encoding="utf-8-sig")
+    assert written["value"].tolist()[2] == '\'=HYPERLINK("http://x","5")'  # inert in Excel
 
 
 def test_multiline_cell_keeps_row_numbers(case: Case):

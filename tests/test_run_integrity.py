@@ -205,7 +205,8 @@ def test_claims_row_with_an_unquoted_thousands_separator_is_rejected(tmp_path, r
     assert not (claims["amount_ntd"] == 1).any()
     rejects = pd.read_parquet(tmp_path / "processed" / "2025" / "business_travel" / "rejects.parquet")
     shape = rejects[rejects["reason_code"] == "row_cells"]
-    assert shape["row"].tolist() == [1] and "15 cells" in shape["value"].iloc[0]
+    # lines[1] is spreadsheet row 2 (header = row 1); the cell count is the reject's detail
+    assert shape["row"].tolist() == [2] and shape["detail"].iloc[0].startswith("此列 15 欄，標題列 14 欄")
     assert report["claims"]["reconciled"] and report["claims"]["raw_rows"] == clean["raw_rows"]
     assert report["claims"]["accepted_rows"] == clean["accepted_rows"] - 1
 
@@ -248,5 +249,6 @@ def test_the_hostile_row_is_a_reject_naming_its_cell_count(tmp_path, raw):
     report = ingest.ingest_year(2024, raw, tmp_path / "processed", key=KEY)
     rejects = pd.read_parquet(tmp_path / "processed" / "2024" / "rejects.parquet")
     hit = rejects[rejects["reason_code"] == "row_cells"]
-    assert hit["row"].tolist() == [4] and hit["value"].tolist() == [f"{len(header) + 100_000} cells"]
+    assert hit["row"].tolist() == [4] and hit["value"].isna().all()
+    assert hit["detail"].item().startswith(f"此列 {len(header) + 100_000} 欄，標題列 {len(header)} 欄")
     assert report["reconciles"] and report["rejected"] == 1
