@@ -1,5 +1,6 @@
 """The package's rooms and their import directions (docs/ARCHITECTURE.md): publish -> survey / inventory /
-business_travel -> reference, config, privacy, schemas, rejects; synthetic and cli on top; no import-by-name indirection."""
+business_travel -> reference, config, privacy, schemas, rejects; synthetic and cli on top; no import-by-name
+indirection, no import of another module's private names, one reject collector."""
 
 from __future__ import annotations
 

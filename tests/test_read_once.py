@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from helpers import privacy
+from helpers.rejects import Rejects
 from helpers.survey import ingest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,5 +123,5 @@ def test_a_damaged_workbook_is_named_also_when_read_once(tmp_path):
     book = tmp_path / mapping["attendance"]["file"]
     book.write_bytes(b"PK\x03\x04 not really a workbook")
     with ingest.read_once(), pytest.raises(ingest.IngestError, match="cannot be read as an xlsx workbook") as error:
-        ingest.read_attendance(book, mapping, KEY, ingest.Rejects([]))
+        ingest.read_attendance(book, mapping, KEY, Rejects())
     assert str(book) in str(error.value)

@@ -64,6 +64,11 @@ class Rejects:
         return combine(self._frames)
 
 
+def one_of(options) -> str:
+    """A reject's detail naming the accepted answers: 應為「單程」「來回」之一."""
+    return "應為" + "".join(f"「{o}」" for o in options) + "之一"
+
+
 def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """Several rejects tables (e.g. of two files) as one, in the one sort order, validated."""
     frames = [f for f in frames if len(f)]

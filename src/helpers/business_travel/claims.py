@@ -16,8 +16,8 @@ import pandas as pd
 
 from helpers import config, privacy
 from helpers.business_travel.distances import taxi_km, fare_from_km, km_from_fare
-from helpers.business_travel.export import (check_employee_and_date, find_input, map_headers, one_of,
-                                            parse_amounts, parse_times, read_export, split_misshapen)
+from helpers.business_travel.export import (check_employee_and_date, find_input, map_headers, parse_amounts,
+                                            parse_times, read_export, split_misshapen)
 from helpers.business_travel.long_trips import ingest_long_trips
 from helpers.business_travel.reference import (MAPPING_FILE, Reference, TARIFF_FILE, display_path, normalise_one_label,
                                                load_reference, normalise_label, normalise_station)
@@ -25,7 +25,7 @@ from helpers.business_travel.schemas import (CLAIMS, EXCLUDE, FAMILIES, FLAG_LAB
                                              METHODS, OUTPUT_FILES, QUALITY_LEVELS, RIDES, SUBDIR)
 from helpers.inventory import factors
 from helpers import rejects as rejects_
-from helpers.rejects import FIRST_DATA_ROW, Rejects
+from helpers.rejects import FIRST_DATA_ROW, Rejects, one_of
 from helpers.schemas import REJECTS, atomic_write_bytes, read_table, write_table
 from helpers.survey import ingest
 
@@ -325,7 +325,8 @@ def ingest_claims(raw_year_dir: Path, processed_year_dir: Path, year: int,
             "time_column": "time" in cols,
             "raw_rows": raw_rows, "accepted_rows": int(len(table)), "rejected_rows": rejected_rows,
             "reject_records": int(len(claim_rejects)),
-            "rejects_by_reason": {str(k): int(v) for k, v in claim_rejects["reason_code"].value_counts().sort_index().items()},
+            "rejects_by_reason": {str(k): int(v)
+                                  for k, v in claim_rejects["reason_code"].value_counts().sort_index().items()},
             "reconciled": raw_rows == len(table) + rejected_rows,
         },
         "amount_ntd": {"accepted": float(table["amount_ntd"].sum()), "allocated_to_rides": float(rides["fare_ntd"].sum())},

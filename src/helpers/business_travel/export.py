@@ -117,11 +117,6 @@ def map_headers(columns: list[str], fields: dict, path: Path) -> dict[str, str]:
     return found
 
 
-def one_of(options) -> str:
-    """Detail of a reject: the accepted answers, e.g. 應為「單程」「來回」之一."""
-    return "應為" + "".join(f"「{o}」" for o in options) + "之一"
-
-
 def check_employee_and_date(raw: pd.DataFrame, cols: dict, rejects: Rejects, file: str, year: int,
                             employee_field: str = "employee_no") -> tuple[pd.Series, pd.Series]:
     """Employee number and date checks shared by claims and long trips; returns (employee_no, date)."""

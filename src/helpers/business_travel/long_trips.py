@@ -9,12 +9,12 @@ import pandas as pd
 
 from helpers import privacy
 from helpers.business_travel.distances import great_circle_km
-from helpers.business_travel.export import (check_employee_and_date, find_input, map_headers, one_of,
-                                            read_export, split_misshapen)
+from helpers.business_travel.export import (check_employee_and_date, find_input, map_headers, read_export,
+                                            split_misshapen)
 from helpers.business_travel.reference import (LONG_DISTANCES_FILE, LONG_MODES_FILE, LONG_STATIONS_FILE, MAPPING_FILE,
                                                Reference, normalise_one_label, normalise_label, normalise_station)
 from helpers.business_travel.schemas import LONG_TRIPS, METHOD_QUALITY
-from helpers.rejects import Rejects, rows_rejected
+from helpers.rejects import Rejects, one_of, rows_rejected
 
 
 # ---------------------------------------------------------------------------------------------- long trips
@@ -38,15 +38,18 @@ def ingest_long_trips(raw_year_dir: Path, year: int, ref: Reference, fac: dict[s
     trip_no = raw[cols["trip_no"]].astype("string")
     add(rows[trip_no.isna()], cols["trip_no"], None, "missing_value", "應填出差單號")
     dir_text = raw[cols["direction"]]
-    direction = normalise_label(dir_text).map({normalise_one_label(k): v for k, v in spec["directions"].items()}).astype("string")
+    labels = {normalise_one_label(k): v for k, v in spec["directions"].items()}
+    direction = normalise_label(dir_text).map(labels).astype("string")
     add(rows[dir_text.isna()], cols["direction"], None, "missing_value", one_of(spec["directions"]))
     bad = dir_text.notna() & direction.isna()
     add(rows[bad], cols["direction"], dir_text[bad], "unknown_direction", one_of(spec["directions"]))
     mode_text = raw[cols["mode"]]
-    mode_id = normalise_label(mode_text).map({normalise_one_label(k): v for k, v in spec["modes"].items()}).astype("string")
+    labels = {normalise_one_label(k): v for k, v in spec["modes"].items()}
+    mode_id = normalise_label(mode_text).map(labels).astype("string")
     add(rows[mode_text.isna()], cols["mode"], None, "missing_value", one_of(spec["modes"]))
     bad = mode_text.notna() & mode_id.isna()
-    add(rows[bad], cols["mode"], mode_text[bad], "unknown_mode", f"{one_of(spec['modes'])}（新名稱請加入 {MAPPING_FILE}）")
+    add(rows[bad], cols["mode"], mode_text[bad], "unknown_mode",
+        f"{one_of(spec['modes'])}（新名稱請加入 {MAPPING_FILE}）")
     o_text, d_text = raw[cols["origin_station"]], raw[cols["destination_station"]]
     add(rows[o_text.isna()], cols["origin_station"], None, "missing_value", "應填起站")
     add(rows[d_text.isna()], cols["destination_station"], None, "missing_value", "應填迄站")

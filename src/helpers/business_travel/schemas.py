@@ -67,7 +67,8 @@ CLAIMS = Schema(
     (
         Column("claim_id", "string", expect="<year>-<data row, 5 digits> (first data row = 00001)"),
         Column("year", "int64"),
-        Column("source_row", "int64", expect="the export's row as a spreadsheet shows it (header = row 1)", check=lambda s: s >= 2),
+        Column("source_row", "int64", expect="the export's row as a spreadsheet shows it (header = row 1)",
+               check=lambda s: s >= 2),
         Column("claim_no", "string", nullable=True),
         Column("applicant_id", "string", expect="16 hex digits (keyed pseudonym)", check=_hex16),
         Column("date", "datetime64[ns]"),
@@ -120,7 +121,8 @@ LONG_TRIPS = Schema(
     "business_travel_long_trips",
     (
         Column("trip_no", "string"),
-        Column("source_row", "int64", expect="the export's row as a spreadsheet shows it (header = row 1)", check=lambda s: s >= 2),
+        Column("source_row", "int64", expect="the export's row as a spreadsheet shows it (header = row 1)",
+               check=lambda s: s >= 2),
         Column("applicant_id", "string", expect="16 hex digits (keyed pseudonym)", check=_hex16),
         Column("direction", "string", check=_in(("outbound", "return"))),
         Column("leg_no", "int64", check=lambda s: s >= 1),

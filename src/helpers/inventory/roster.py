@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from helpers import privacy
-from helpers.rejects import FIRST_DATA_ROW, PSEUDONYM_SHOWN, Rejects
+from helpers.rejects import FIRST_DATA_ROW, PSEUDONYM_SHOWN, Rejects, one_of
 from helpers.schemas import STAFF, isin_ids
 
 STATUSES = ("valid", "declined", "not_answered")
@@ -58,7 +58,7 @@ def read_roster(path: Path, mapping: dict, key: bytes, rejects: Rejects, year: i
     in_scope = text["in_scope"].map(answers)
     wrong = ~bad & in_scope.isna()
     rejects.add(name, rows[wrong], need["in_scope"], text["in_scope"][wrong], "roster_in_scope_unknown",
-                "應為" + "".join(f"「{v}」" for v in spec["in_scope_values"]) + "之一")
+                one_of(spec["in_scope_values"]))
     bad |= wrong
     dates = {}
     for field in ("join_date", "leave_date"):

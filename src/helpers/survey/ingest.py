@@ -29,7 +29,7 @@ import pandas as pd
 
 from helpers import config, privacy, reference
 from helpers.inventory import roster
-from helpers.rejects import FIRST_DATA_ROW, PSEUDONYM_SHOWN, Rejects
+from helpers.rejects import FIRST_DATA_ROW, PSEUDONYM_SHOWN, Rejects, one_of
 from helpers.schemas import (ATTITUDES, LEGS, MAX_DISTANCE_KM, PATTERNS, REJECTS, RESPONDENTS, STAFF, isin_ids,
                              read_table, write_csv, write_table)
 
@@ -673,7 +673,7 @@ def resolve_routes(answers: Answers) -> Answers:
         survey["route"] = route_text.map(route_map).astype("string")
         bad = survey["route"].isna()
         answers.rejects.add(answers.file, survey.loc[bad, "_row"], cols["route"], route_text[bad], "unknown_route",
-                            "應為" + "".join(f"「{o}」" for o in mapping["answers"]["route"]) + "之一")
+                            one_of(mapping["answers"]["route"]))
         survey = survey[~bad]
     else:
         survey["route"] = mapping.get("default_route", "C")
