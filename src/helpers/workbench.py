@@ -2,7 +2,8 @@
 
 Open a dataset once (`helpers.open("sample")`); each year's per-person and per-leg tables are computed at open
 by the same helpers the reports use (summary.year_results, emissions, modeshare), so every number here equals
-the reports' number. Then compare two years, follow the people present in both, and draw one view:
+the reports' number, and kept in the year folder for the next open while nothing they come from changes
+(helpers.workbench_cache). Then compare two years, follow the people present in both, and draw one view:
 
     >>> import helpers
     >>> wb = helpers.open("sample")
@@ -26,7 +27,7 @@ processed tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, partial
 from pathlib import Path
@@ -34,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers import config, privacy, reference, schemas
+from helpers import config, privacy, reference, schemas, workbench_cache
 from helpers.inventory import emissions, modeshare, rollforward
 from helpers.publish import preflight, summary, tables
 
@@ -184,8 +185,13 @@ def processed_years(folder: Path) -> list[int]:
 
 
 def open_workbench(source: str | Path = config.DEFAULT_DATASET, years: Iterable[int | str] | None = None,
-                   main_mode_rule: str = "longest", min_cell: int = 3) -> Workbench:
-    """Open a dataset's processed years (all, or `years`, Gregorian or ROC) and compute its tables once."""
+                   main_mode_rule: str = "longest", min_cell: int = 3, cache: bool = True) -> Workbench:
+    """Open a dataset's processed years (all, or `years`, Gregorian or ROC) and compute its tables once.
+
+    cache=True reads each year's tables from <processed>/<year>/.derived/ when the processed files, reference
+    files and code are those they were computed from, and stores them there otherwise (helpers.workbench_cache);
+    cache=False computes every year afresh and stores nothing.
+    """
     _min_cell(min_cell)  # before the work of loading
     folder = resolve(source)
     found = processed_years(folder)
@@ -193,28 +199,64 @@ def open_workbench(source: str | Path = config.DEFAULT_DATASET, years: Iterable[
     missing = [y for y in wanted if y not in found]
     if missing:
         raise ValueError(f"{folder}: year(s) {missing} not processed; processed years: {found}")
-    return Workbench(folder, {y: summary.year_results(folder, y, main_mode_rule) for y in wanted},
-                     main_mode_rule, min_cell)
+    tables = {}
+    for y in wanted:
+        compute = partial(year_tables, folder, y, main_mode_rule)
+        tables[y] = workbench_cache.year_tables(folder, y, main_mode_rule, compute) if cache else compute()
+    return Workbench(folder, tables, main_mode_rule, min_cell)
+
+
+def year_tables(processed_dir: Path, year: int, main_mode_rule: str) -> workbench_cache.YearTables:
+    """A year's person and leg tables computed from the reports' results (summary.year_results)."""
+    res = summary.year_results(processed_dir, year, main_mode_rule)
+    persons = _persons(res)
+    return workbench_cache.YearTables(persons, _legs(res, persons), res.report.get("walk_rule", "all_walks"),
+                                      results=res)
+
+
+class YearResultsByYear(Mapping):
+    """year -> summary.YearResults, computed on first use (wb.decompose needs a year's full tables; opening
+    the workbench does not), or kept from the open when the year was computed then."""
+
+    def __init__(self, processed_dir: Path, years: list[int], main_mode_rule: str, known: dict):
+        self._processed_dir, self._years, self._rule = processed_dir, years, main_mode_rule
+        self._known = {y: r for y, r in known.items() if r is not None}
+
+    def __getitem__(self, year: int) -> summary.YearResults:
+        if year not in self._years:
+            raise KeyError(year)
+        if year not in self._known:
+            self._known[year] = summary.year_results(self._processed_dir, year, self._rule)
+        return self._known[year]
+
+    def __iter__(self):
+        return iter(self._years)
+
+    def __len__(self) -> int:
+        return len(self._years)
 
 
 class Workbench:
     """Processed survey years of one dataset: person x year and leg tables, comparisons, transitions, views."""
 
-    def __init__(self, processed_dir: Path, results: dict[int, summary.YearResults], main_mode_rule: str,
+    def __init__(self, processed_dir: Path, tables: dict[int, workbench_cache.YearTables], main_mode_rule: str,
                  min_cell: int = 3):
         self.processed_dir = Path(processed_dir)
         self.main_mode_rule = main_mode_rule
         self.min_cell = _min_cell(min_cell)
-        self.results = results  # year -> summary.YearResults (the reports' results of that year)
-        persons = {y: _persons(r) for y, r in results.items()}
+        # year -> summary.YearResults (the reports' results of that year), computed when first used
+        self.results = YearResultsByYear(self.processed_dir, sorted(tables), main_mode_rule,
+                                         {y: t.results for y, t in tables.items()})
+        self.cache_status = {y: t.status for y, t in tables.items()}  # per year: read, written, computed ...
+        self._walk_rule = {y: t.walk_rule for y, t in tables.items()}
         # one set of categories for every year, so that years compare and concatenate as categoricals
-        names = sorted({d for p in persons.values() for d in p["department"].astype(str).unique()})
+        names = sorted({d for t in tables.values() for d in t.persons["department"].astype(str).unique()})
         departments = pd.CategoricalDtype(sorted(set(names) - {UNKNOWN_DEPARTMENT})
                                           + ([UNKNOWN_DEPARTMENT] if UNKNOWN_DEPARTMENT in names else []))
-        for p in persons.values():
-            p["department"] = p["department"].astype(str).astype(departments)
-        self._persons = persons
-        self._legs = {y: _legs(r, persons[y]) for y, r in results.items()}
+        self._persons, self._legs = {}, {}
+        for y, t in tables.items():
+            self._persons[y] = t.persons.assign(department=t.persons["department"].astype(str).astype(departments))
+            self._legs[y] = t.legs.assign(department=t.legs["department"].astype(str).astype(departments))
 
     def __repr__(self) -> str:
         sizes = ", ".join(f"{y}: {len(p):,}" for y, p in self._persons.items())
@@ -474,8 +516,7 @@ class Workbench:
         draw = partial(_chart, m=m, by=by, years=(a, b), title=f"{m.label}{hidden}")
         notes = [privacy.suppression_note(self.min_cell)]
         if m.value == "leg_share" or "legs" in m.extra:
-            walk = tables.walk_rule_note(self.results[b].report.get("walk_rule", "all_walks"),
-                                         self.results[a].report.get("walk_rule", "all_walks"), b, a)
+            walk = tables.walk_rule_note(self._walk_rule[b], self._walk_rule[a], b, a)
             if walk:
                 notes.append(walk)
         if by in MODE_BREAKDOWNS:
@@ -654,7 +695,7 @@ def _persons(res: summary.YearResults) -> pd.DataFrame:
         "annual_kgco2e": per["annual_kgco2e"].to_numpy(),
         "intensity_kgco2e_per_pkm": per["intensity_kgco2e_per_pkm"].to_numpy(),
         "distance_bin": emissions.distance_bin(per["one_way_km"]).array,
-        "main_mode": pd.Categorical(main["mode_id"], categories=reference.modes()["mode_id"]),
+        "main_mode": pd.Categorical(main["mode_id"], categories=reference.modes()["mode_id"].tolist()),
         "main_group": pd.Categorical(main["group"], categories=reference.GROUPS),
     })
 
@@ -666,7 +707,7 @@ def _legs(res: summary.YearResults, persons: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"{res.year}: {len(res.tables['legs']) - len(frame)} leg(s) belong to no respondent of the "
                          "inventory; the processed tables disagree (ingest the year again)")
     modes = reference.modes()
-    mode = pd.Categorical(frame["mode_id"], categories=modes["mode_id"])
+    mode = pd.Categorical(frame["mode_id"], categories=modes["mode_id"].tolist())
     group = pd.Categorical.from_codes(pd.Index(reference.GROUPS).get_indexer(modes["group"])[mode.codes],
                                       categories=reference.GROUPS)
     person_key, legs_key = emissions.id_codes(persons["respondent_id"], frame["respondent_id"])
