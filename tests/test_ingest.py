@@ -520,7 +520,7 @@ def test_mapping_answer_label_typo_rejects_not_crashes(case: Case, tmp_path: Pat
 # ------------------------------------------------------------------ parsing helpers
 def test_parse_number_examples():
     values = pd.Series(["5", "５", "5 km", "5公里", "5,5", "1,234", "5-10", "", None, "－3", "5.5KM"])
-    got = ingest.parse_number(values, ingest._KM_UNITS).tolist()
+    got = ingest.parse_number(values, ingest.KM_UNITS).tolist()
     expected = [5.0, 5.0, 5.0, 5.0, 5.5, 1234.0, None, None, None, -3.0, 5.5]
     assert [None if pd.isna(g) else g for g in got] == expected
 

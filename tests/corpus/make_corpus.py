@@ -48,7 +48,7 @@ def table(year: int, rows: list[dict | None], header_map=None) -> list[list[str]
     shown = [header_map(h) if header_map else h for h in headers]
     out = [shown]
     for row in rows:
-        out.append([] if row is None else [row.get(field_of.get(ingest._norm_header(h), ""), "") for h in headers])
+        out.append([] if row is None else [row.get(field_of.get(ingest.norm_header(h), ""), "") for h in headers])
     return out
 
 

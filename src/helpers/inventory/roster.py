@@ -40,8 +40,8 @@ def read_roster(path: Path, mapping: dict, key: bytes, rejects: Rejects, year: i
     if frame is None:
         raise ingest.IngestError(f"{path}: no sheet '{spec['sheet']}' (sheets: {sheets}); set roster.sheet in "
                                  f"{mapping['_path']}")
-    frame.columns = [ingest._norm_header(c) for c in frame.columns]
-    need = {k: ingest._norm_header(v) for k, v in spec["columns"].items()}
+    frame.columns = [ingest.norm_header(c) for c in frame.columns]
+    need = {k: ingest.norm_header(v) for k, v in spec["columns"].items()}
     missing = [v for v in need.values() if v not in frame.columns]
     if missing:
         raise ingest.IngestError(f"{path}, sheet '{spec['sheet']}': header row lacks {missing} "
@@ -54,7 +54,7 @@ def read_roster(path: Path, mapping: dict, key: bytes, rejects: Rejects, year: i
     emp = privacy.normalise_employee_no(frame[need["employee_no"]])
     bad = emp.isna()
     rejects.add(name, rows[bad], need["employee_no"], None, "roster_no_employee")
-    answers = {ingest._norm_header(k): bool(v) for k, v in spec["in_scope_values"].items()}
+    answers = {ingest.norm_header(k): bool(v) for k, v in spec["in_scope_values"].items()}
     in_scope = text["in_scope"].map(answers)
     wrong = ~bad & in_scope.isna()
     rejects.add(name, rows[wrong], need["in_scope"], text["in_scope"][wrong], "roster_in_scope_unknown",
@@ -70,7 +70,7 @@ def read_roster(path: Path, mapping: dict, key: bytes, rejects: Rejects, year: i
         rejects.add(name, rows[wrong], need[field], text[field][wrong], "roster_date_invalid",
                     "例：2025-03-01、2025/3/1")
         bad |= wrong
-    days = ingest.parse_number(frame[need["attendance_days"]], ingest._DAY_UNITS)
+    days = ingest.parse_number(frame[need["attendance_days"]], ingest.DAY_UNITS)
     days = days.where((days > 0) & (days <= 366))
     out = pd.DataFrame({"respondent_id": privacy.pseudonymise(emp[~bad], key), "year": int(year),
                         "department": text["department"][~bad] if "department" in text else pd.NA,

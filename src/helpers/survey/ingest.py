@@ -174,7 +174,7 @@ def _read_export(path: Path) -> tuple[pd.DataFrame, str]:
                           "file does not end with a line break; the file looks truncated. Export it again")
     frame = table.iloc[1:, :header_cells].reset_index(drop=True)
     frame.attrs["headers"] = [str(c) for c in table.iloc[0, :header_cells]]  # as written in the file
-    frame.columns = [_norm_header(c) for c in table.iloc[0, :header_cells]]
+    frame.columns = [norm_header(c) for c in table.iloc[0, :header_cells]]
     frame.attrs["cells"] = cells[1:]
     frame.attrs["first_records"] = _first_records(text)  # header row and a few more, for hints
     frame.attrs["header_cells"] = header_cells
@@ -201,20 +201,20 @@ def _cell_counts(text: str, path: Path) -> np.ndarray:
         csv.field_size_limit(limit)
 
 
-def _norm_header(text: str) -> str:
+def norm_header(text: str) -> str:
     return unicodedata.normalize("NFKC", str(text)).strip()
 
 
 def expected_columns(mapping: dict) -> dict[str, str]:
     """field name -> export header, for every column the mapping names (patterns expanded)."""
-    cols = {k: _norm_header(v) for k, v in mapping["columns"].items()}
+    cols = {k: norm_header(v) for k, v in mapping["columns"].items()}
     pat = mapping["patterns"]
     for p in range(1, pat["count"] + 1):
         label = pat["labels"][p]
-        cols[f"days_{p}"] = _norm_header(pat["days"].format(p=label))
+        cols[f"days_{p}"] = norm_header(pat["days"].format(p=label))
         for leg in range(1, pat["legs"] + 1):
-            cols[f"mode_{p}_{leg}"] = _norm_header(pat["leg_mode"].format(p=label, l=leg))
-            cols[f"km_{p}_{leg}"] = _norm_header(pat["leg_km"].format(p=label, l=leg))
+            cols[f"mode_{p}_{leg}"] = norm_header(pat["leg_mode"].format(p=label, l=leg))
+            cols[f"km_{p}_{leg}"] = norm_header(pat["leg_km"].format(p=label, l=leg))
     return cols
 
 
@@ -231,7 +231,7 @@ def check_columns(frame: pd.DataFrame, mapping: dict, file: str) -> list[str]:
         where = {h: [int(i) + 1 for i in np.flatnonzero(headers == h)] for h in twice}
         raise IngestError(f"{file}: column header(s) named in {mapping['_path']} appear more than once "
                           f"(header -> column numbers): {where}; rename the form questions so each is unique")
-    known = set(expected.values()) | {_norm_header(c) for c in mapping.get("personal_columns", [])}
+    known = set(expected.values()) | {norm_header(c) for c in mapping.get("personal_columns", [])}
     extra = [c for c in frame.columns if c not in known]
     if extra:
         warnings.warn(f"{file}: column(s) not in the mapping, ignored: {extra}", stacklevel=2)
@@ -242,7 +242,7 @@ def _header_hint(frame: pd.DataFrame, expected: dict[str, str]) -> str:
     """Why the mapped headers were not found: a title row above the header, another delimiter, or a changed form."""
     heads = set(expected.values())
     first = frame.attrs.get("first_records") or [list(frame.columns)]
-    found = [sum(_norm_header(cell) in heads for cell in record) for record in first]
+    found = [sum(norm_header(cell) in heads for cell in record) for record in first]
     best = int(np.argmax(found))
     if best > 0 and found[best] >= max(3, len(heads) // 2):
         return f"the headers are on row {best + 1}: delete the row(s) above them so the header is row 1"
@@ -252,8 +252,8 @@ def _header_hint(frame: pd.DataFrame, expected: dict[str, str]) -> str:
 
 
 # ---------------------------------------------------------------- parsing helpers (vectorised)
-_KM_UNITS = re.compile(r"\s*(公里|km|KM|Km|kilometers?|公裡)\s*$")
-_DAY_UNITS = re.compile(r"\s*(天|日|days?)\s*$")
+KM_UNITS = re.compile(r"\s*(公里|km|KM|Km|kilometers?|公裡)\s*$")
+DAY_UNITS = re.compile(r"\s*(天|日|days?)\s*$")
 
 
 def clean_text(values: pd.Series) -> pd.Series:
@@ -304,7 +304,7 @@ def parse_distance_km(values: pd.Series) -> pd.Series:
     `emissions.metres` recovers the metres exactly and sums of legs are exact (0.6 + 8.2 + 1.2 = 10.000 km).
     NaN if not a finite number.
     """
-    codes, uniques = pd.factorize(_number_text(values, _KM_UNITS))  # distinct typed values are few
+    codes, uniques = pd.factorize(_number_text(values, KM_UNITS))  # distinct typed values are few
     number = pd.to_numeric(pd.Series(uniques, dtype="string"), errors="coerce").to_numpy(dtype="float64",
                                                                                         na_value=np.nan)
     exact = np.array([float(Decimal(u).quantize(METRE_KM, ROUND_HALF_UP)) if np.isfinite(n) else np.nan
@@ -340,7 +340,7 @@ def split_multi(values: pd.Series, labels: dict[str, str], sep: str) -> pd.DataF
     if tokens.empty:
         return pd.DataFrame({"idx": pd.Series(dtype="int64"), "code": pd.Series(dtype="string"),
                              "free_text": pd.Series(dtype="string")})
-    norm_labels = {_norm_header(k): v for k, v in labels.items()}
+    norm_labels = {norm_header(k): v for k, v in labels.items()}
     codes = clean_text(tokens).map(norm_labels)
     known = pd.DataFrame({"idx": tokens.index[codes.notna()], "code": codes[codes.notna()].to_numpy(),
                           "free_text": pd.NA})
@@ -382,7 +382,7 @@ def parse_commutes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str], fi
     long["mode_text"] = clean_text(long["mode_text"])
     long["km_raw"] = clean_text(long["km_text"])
     long["days_raw"] = clean_text(long["days_text"])
-    modes_map = {_norm_header(k): v for k, v in mapping["answers"]["mode"].items()}
+    modes_map = {norm_header(k): v for k, v in mapping["answers"]["mode"].items()}
     long["mode_id"] = long["mode_text"].map(modes_map).astype("string")
     long["distance_km"] = parse_distance_km(long["km_raw"])
     row_of = survey["_row"]
@@ -411,7 +411,7 @@ def parse_commutes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str], fi
                       f"單程超過 {MAX_DISTANCE_KM:g} 公里，不是每日通勤")
     # patterns: days per week given, legs given
     pats = long[long["leg_no"] == 1][["idx", "pattern_no", "days_raw", "days_text"]].copy()
-    pats["days_per_week"] = parse_number(pats["days_raw"], _DAY_UNITS)
+    pats["days_per_week"] = parse_number(pats["days_raw"], DAY_UNITS)
     pats["leg_no"] = 1
     pat_has_legs = legs.groupby(["idx", "pattern_no"]).size().rename("n_legs")
     pats = pats.join(pat_has_legs, on=["idx", "pattern_no"])
@@ -462,8 +462,8 @@ def read_attendance(path: Path, mapping: dict, key: bytes, rejects: Rejects) -> 
     if frame is None:
         raise IngestError(f"{path}: no sheet '{att['sheet']}' (sheets: {sheets}); "
                           f"set attendance.sheet in {mapping['_path']}")
-    frame.columns = [_norm_header(c) for c in frame.columns]
-    need = {k: _norm_header(v) for k, v in att["columns"].items()}
+    frame.columns = [norm_header(c) for c in frame.columns]
+    need = {k: norm_header(v) for k, v in att["columns"].items()}
     missing = [v for v in need.values() if v not in frame.columns]
     if missing:
         raise IngestError(f"{path}, sheet '{att['sheet']}': header row lacks {missing} (has {list(frame.columns)}); "
@@ -471,7 +471,7 @@ def read_attendance(path: Path, mapping: dict, key: bytes, rejects: Rejects) -> 
     name = path.name
     rows = pd.Series(frame.index + FIRST_DATA_ROW, index=frame.index)
     emp = privacy.normalise_employee_no(frame[need["employee_no"]])
-    days = parse_number(frame[need["attendance_days"]], _DAY_UNITS)
+    days = parse_number(frame[need["attendance_days"]], DAY_UNITS)
     raw_days = clean_text(frame[need["attendance_days"]])
     blank = emp.isna() & raw_days.isna()
     frame, emp, days, raw_days, rows = frame[~blank], emp[~blank], days[~blank], raw_days[~blank], rows[~blank]
@@ -496,17 +496,17 @@ def year_identifiers(raw_year: Path, mapping: dict | None, survey: pd.DataFrame 
     """
     raw_year = Path(raw_year)
     found: set[str] = set()
-    wanted = {_norm_header(h) for h in privacy.NAME_HEADERS}
+    wanted = {norm_header(h) for h in privacy.NAME_HEADERS}
 
     def take(frame: pd.DataFrame, headers: set[str]) -> None:
         for column in frame.columns:
-            if _norm_header(column) in headers:
+            if norm_header(column) in headers:
                 found.update(clean_text(frame[column]).dropna().unique())
 
     if mapping is not None:
         cols = mapping["columns"]
-        heads = wanted | {_norm_header(cols[k]) for k in ("employee_no", "email") if k in cols}
-        heads |= {_norm_header(c) for c in mapping.get("personal_columns", [])}
+        heads = wanted | {norm_header(cols[k]) for k in ("employee_no", "email") if k in cols}
+        heads |= {norm_header(c) for c in mapping.get("personal_columns", [])}
         path = raw_year / mapping.get("survey_file", "survey.csv")
         if survey is None and path.exists():
             survey = read_export(path)[0]
@@ -521,12 +521,12 @@ def year_identifiers(raw_year: Path, mapping: dict | None, survey: pd.DataFrame 
                 except Exception:  # noqa: BLE001 - the reader of that file names its problem
                     continue
                 if frame is not None:
-                    take(frame, wanted | {_norm_header(emp_header)})
+                    take(frame, wanted | {norm_header(emp_header)})
     bt_mapping = reference.load_yaml(config.REFERENCE / "business_travel" / "claims_mapping.yaml")
     for section in ("claims", "long_trips"):
         spec = bt_mapping.get(section) or {}
         fields = spec.get("fields") or {}
-        heads = wanted | {_norm_header(h) for f in ("employee_no", "applicant_name")
+        heads = wanted | {norm_header(h) for f in ("employee_no", "applicant_name")
                           for h in (fields.get(f) or {}).get("headers", [])}
         for name in spec.get("files") or []:
             path = raw_year / name
@@ -668,7 +668,7 @@ def resolve_routes(answers: Answers) -> Answers:
     cells typed anyway counts as B (the typed commute is this year's first-hand answer)."""
     survey, cols, mapping = answers.rows, answers.cols, answers.mapping
     if "route" in cols:
-        route_map = {_norm_header(k): v for k, v in mapping["answers"]["route"].items()}
+        route_map = {norm_header(k): v for k, v in mapping["answers"]["route"].items()}
         route_text = clean_text(survey[cols["route"]])
         survey["route"] = route_text.map(route_map).astype("string")
         bad = survey["route"].isna()
@@ -905,7 +905,7 @@ def code_attitudes(survey: pd.DataFrame, mapping: dict, cols: dict[str, str]) ->
             long = split_multi(survey[cols[question]], labels, sep)
         else:
             text = clean_text(survey[cols[question]]).dropna()
-            codes = text.map({_norm_header(k): v for k, v in labels.items()})
+            codes = text.map({norm_header(k): v for k, v in labels.items()})
             long = pd.DataFrame({"idx": text.index, "code": codes.astype("string"),
                                  "free_text": text.where(codes.isna()).astype("string")})
         long["respondent_id"] = long["idx"].map(survey["respondent_id"])
