@@ -157,14 +157,14 @@ def test_workbench_years_follow_one_staff(tmp_path):
 def test_measure_workbench_reports_open_and_views(tmp_path):
     result = bench.measure_workbench(150, tmp_path / "wb", measures=("main_share",), breakdowns=("group", "mode"))
     assert result["years"] == list(bench.WORKBENCH_YEARS) and result["views"] == 4  # x (all, one department)
-    assert {"opens", "first_view_s", "view_median_s", "view_max_s", "transitions_s"} <= set(result)
+    assert {"opens", "first_view_s", "view_median_s", "view_max_s", "stayers_median_s", "stayers_max_s"} <= set(result)
     opens = result["opens"]
     assert list(opens) == list(bench.OPENS) and all(o["seconds"] > 0 and o["peak_rss_mb"] > 0 for o in opens.values())
     assert [opens[k]["cache_status"] for k in bench.OPENS] == [["computed"], ["written"], ["read"]]
     assert not (tmp_path / "wb").exists()  # the generated tables are removed
     text = bench.markdown({"date": "today", "machine": bench.machine(), "sizes": [], "workbench": result})
     assert f"| open ({len(bench.WORKBENCH_YEARS)} years), next open, fresh process" in text
-    assert "| view, slowest (" in text
+    assert "| view, slowest (" in text and "| stayers' view, slowest (" in text
 
 
 def test_bootstrap_timing_is_measured_and_reported():

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import cached_property, lru_cache, partial
 from pathlib import Path
 
 import numpy as np
@@ -415,7 +415,10 @@ class Workbench:
         a, b = self.year(a), self.year(b)
         if by not in MODE_BREAKDOWNS:
             raise ValueError(f"transitions by {by!r}: expected one of {list(MODE_BREAKDOWNS)}")
-        both = self.stayers(a, b, department)
+        return self._transitions(self.stayers(a, b, department), a, b, by, raw)
+
+    def _transitions(self, both: pd.DataFrame, a: int, b: int, by: str, raw: bool) -> pd.DataFrame:
+        """transitions() of the stayers `both` (stayers(a, b, ...))."""
         column = PERSON_COLUMN[by]
         order = list(reference.GROUPS) if by == "group" else reference.modes()["mode_id"].tolist()
         matrix = pd.crosstab(both[f"{column}_{a}"].astype(str), both[f"{column}_{b}"].astype(str))
@@ -444,10 +447,7 @@ class Workbench:
         ['respondent_id', 'department', 'route']
         """
         a, b = self.year(a), self.year(b)
-        origin, target = mode_set(from_), mode_set(to)
-        both = self.stayers(a, b, department)
-        moved = both[both[f"main_mode_{a}"].isin(origin) & both[f"main_mode_{b}"].isin(target)]
-        return moved.sort_values(["department", "respondent_id"]).reset_index(drop=True)
+        return _switchers(self.stayers(a, b, department), a, b, from_, to)
 
     def transition_view(self, a: int | str, b: int | str, from_: str | Iterable[str] = "car",
                         to: str | Iterable[str] = "public", by: str = "group",
@@ -455,27 +455,30 @@ class Workbench:
         """The explore notebook's stayers' view: transitions(a, b, by) for display and switchers(a, b, from_, to)
         with zh-TW headers and mode names, by pseudonym only."""
         a, b = self.year(a), self.year(b)
+        if by not in MODE_BREAKDOWNS:
+            raise ValueError(f"transitions by {by!r}: expected one of {list(MODE_BREAKDOWNS)}")
         depts = _departments(department)
-        moved = self.switchers(a, b, from_=from_, to=to, department=depts)
+        both = self.stayers(a, b, depts)  # once: the matrix, the switchers and the count are all of these
+        moved = _switchers(both, a, b, from_, to)
         shown = pd.DataFrame({
             "代號 Pseudonym": moved["respondent_id"].astype(str),
             "單位 Department": moved["department"].astype(str),
-            f"{a} 主運具": moved[f"main_mode_{a}"].astype(str).map(tables.mode_label),
-            f"{b} 主運具": moved[f"main_mode_{b}"].astype(str).map(tables.mode_label),
+            f"{a} 主運具": moved[f"main_mode_{a}"].astype(str).map(partial(category_label, "mode")),
+            f"{b} 主運具": moved[f"main_mode_{b}"].astype(str).map(partial(category_label, "mode")),
             f"{a} 年排放 kgCO2e": moved[f"annual_kgco2e_{a}"].map(tables.fmt_kg),
             f"{b} 年排放 kgCO2e": moved[f"annual_kgco2e_{b}"].map(tables.fmt_kg),
         })
         who = "、".join(depts) if depts else "全體"
         moves = f"{selector_label(from_)} → {selector_label(to)}"
         title = f"留任者的運具轉換 Stayers: {config.year_label(a)} → {config.year_label(b)}（{who}；{moves}）"
-        stayers = len(self.stayers(a, b, depts))
+        stayers = len(both)
         notes = [f"兩年度皆在盤查中的留任者 {stayers:,} 人" if stayers >= self.min_cell
                  else f"兩年度皆在盤查中的留任者少於 {self.min_cell} 人",
                  "路徑 A（沿用去年資料）者的主運具與前一年相同；轉換只可能出現在重新填答（路徑 B）者。"
                  " Route-A respondents reuse last year's commute, so only re-answered commutes can change.",
                  privacy.suppression_note(self.min_cell)]
         selection = {"a": a, "b": b, "from_": from_, "to": to, "by": by, "department": depts}
-        return TransitionView(selection, title, self.transitions(a, b, by=by, department=depts), shown, notes)
+        return TransitionView(selection, title, self._transitions(both, a, b, by, raw=False), shown, notes)
 
     def decompose(self, a: int | str, b: int | str, raw: bool = False) -> pd.DataFrame:
         """Why the annual total changed from year a to year b: issue 2.5's additive decomposition
@@ -596,15 +599,32 @@ def mode_selectors() -> list[tuple[str, str]]:
 
 def category_label(by: str, category: str) -> str:
     """Display label of a breakdown category (zh-TW, with English where the reports have it)."""
-    if by == "group":
-        return tables.group_label(category)
-    if by == "mode":
-        return tables.mode_label(category)
+    if by in MODE_BREAKDOWNS:
+        known = _mode_labels(str(config.REFERENCE))[by]
+        if category in known:
+            return known[category]
+        return tables.group_label(category) if by == "group" else tables.mode_label(category)
     if by == "route":
         return tables.ROUTE_LABELS.get(category, str(category))
     if by == "distance_bin":
         return f"{category} km"
     return str(category)
+
+
+@lru_cache(maxsize=4)
+def _mode_labels(reference_dir: str) -> dict[str, dict[str, str]]:
+    """Labels of every mode group and mode, looked up once per reference folder (each lookup reads modes.yaml:
+    done per row, it made a redraw take seconds)."""
+    return {"group": {g: tables.group_label(g) for g in reference.GROUPS},
+            "mode": {m: tables.mode_label(m) for m in reference.modes()["mode_id"]}}
+
+
+def _switchers(both: pd.DataFrame, a: int, b: int, from_: str | Iterable[str], to: str | Iterable[str]
+               ) -> pd.DataFrame:
+    """The stayers `both` (Workbench.stayers) whose main mode was in `from_` in year a and is in `to` in year b."""
+    origin, target = mode_set(from_), mode_set(to)
+    moved = both[both[f"main_mode_{a}"].isin(origin) & both[f"main_mode_{b}"].isin(target)]
+    return moved.sort_values(["department", "respondent_id"]).reset_index(drop=True)
 
 
 def _chart(chart: pd.DataFrame, m: Measure, by: str, years: tuple[int, int], title: str):
