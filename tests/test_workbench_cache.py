@@ -245,3 +245,14 @@ def test_purging_a_year_deletes_its_cache_and_records_it(pipeline_run, tmp_path)
     record = json.loads(privacy.destruction_log(data, "sample").read_text(encoding="utf-8").splitlines()[-1])
     assert {p.relative_to(data).as_posix() for p in cached} <= {f["path"] for f in record["files"]}
     assert _entries(processed, 2025)  # the other years keep theirs
+
+
+def test_a_broken_processed_table_still_stops_the_open_naming_it(processed):
+    helpers.open(processed)  # kept tables of every year
+    path = processed / "2025" / "patterns.parquet"
+    frame = pd.read_parquet(path).drop(columns=["days_per_week"])
+    frame.to_parquet(path)
+    # the kept tables no longer match the processed files: the year is read again, and its error comes through
+    # (years are opened in threads)
+    with pytest.raises(schemas.SchemaError, match=r"2025/patterns\.parquet.*lacks column\(s\) \['days_per_week'\]"):
+        helpers.open(processed)

@@ -27,7 +27,9 @@ processed tables.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache, partial
 from pathlib import Path
@@ -39,6 +41,7 @@ from helpers import config, privacy, reference, schemas, workbench_cache
 from helpers.inventory import emissions, modeshare, rollforward
 from helpers.publish import preflight, summary, tables
 
+MAX_THREADS = 4  # years opened at once (at most one per core)
 UNKNOWN_DEPARTMENT = "（未填）"  # respondents who left the department blank
 BREAKDOWNS = {  # breakdown -> its label; group and mode count legs by their own mode, persons by their main mode
     "group": "運具類別 Mode group",
@@ -190,7 +193,8 @@ def open_workbench(source: str | Path = config.DEFAULT_DATASET, years: Iterable[
 
     cache=True reads each year's tables from <processed>/<year>/.derived/ when the processed files, reference
     files and code are those they were computed from, and stores them there otherwise (helpers.workbench_cache);
-    cache=False computes every year afresh and stores nothing.
+    cache=False computes every year afresh and stores nothing. Years are loaded in threads (up to MAX_THREADS,
+    one per core).
     """
     _min_cell(min_cell)  # before the work of loading
     folder = resolve(source)
@@ -199,10 +203,15 @@ def open_workbench(source: str | Path = config.DEFAULT_DATASET, years: Iterable[
     missing = [y for y in wanted if y not in found]
     if missing:
         raise ValueError(f"{folder}: year(s) {missing} not processed; processed years: {found}")
-    tables = {}
-    for y in wanted:
-        compute = partial(year_tables, folder, y, main_mode_rule)
-        tables[y] = workbench_cache.year_tables(folder, y, main_mode_rule, compute) if cache else compute()
+
+    def load(year: int) -> workbench_cache.YearTables:
+        compute = partial(year_tables, folder, year, main_mode_rule)
+        return workbench_cache.year_tables(folder, year, main_mode_rule, compute) if cache else compute()
+
+    # years in threads: reading parquet and most of pandas' work release the GIL (five cold years of 10^5 on 2
+    # cores: 3.5 s instead of 5-6 s); each year's computation touches only its own frames
+    with ThreadPoolExecutor(max_workers=max(1, min(len(wanted), os.cpu_count() or 1, MAX_THREADS))) as pool:
+        tables = dict(zip(wanted, pool.map(load, wanted)))
     return Workbench(folder, tables, main_mode_rule, min_cell)
 
 
