@@ -256,3 +256,27 @@ def test_a_broken_processed_table_still_stops_the_open_naming_it(processed):
     # (years are opened in threads)
     with pytest.raises(schemas.SchemaError, match=r"2025/patterns\.parquet.*lacks column\(s\) \['days_per_week'\]"):
         helpers.open(processed)
+
+
+def test_a_year_replaced_while_it_was_computed_is_not_kept(processed, monkeypatch):
+    compute = workbench.year_tables
+
+    def computed_then_reingested(folder, year, rule):
+        tables = compute(folder, year, rule)
+        if year == 2025:  # a run swaps in a new 2025 meanwhile: what was computed may be of the old files
+            report = folder / "2025" / "ingest_report.json"
+            report.write_text(report.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+        return tables
+
+    monkeypatch.setattr(workbench, "year_tables", computed_then_reingested)
+    opened = helpers.open(processed, years=[2024, 2025])
+    assert opened.cache_status == {2024: WRITTEN, 2025: "computed"} and not _entries(processed, 2025)
+    monkeypatch.undo()
+    assert helpers.open(processed, years=[2024, 2025]).cache_status == {2024: READ, 2025: WRITTEN}
+
+
+def test_a_cache_folder_that_is_a_file_is_computed_without_error(processed):
+    (processed / "2025" / workbench_cache.CACHE_DIR).write_text("not a folder", encoding="utf-8")
+    opened = helpers.open(processed, years=[2025])
+    assert opened.cache_status == {2025: NOT_WRITABLE}
+    pd.testing.assert_frame_equal(opened.persons(), helpers.open(processed, years=[2025], cache=False).persons())
