@@ -280,3 +280,13 @@ def test_a_cache_folder_that_is_a_file_is_computed_without_error(processed):
     opened = helpers.open(processed, years=[2025])
     assert opened.cache_status == {2025: NOT_WRITABLE}
     pd.testing.assert_frame_equal(opened.persons(), helpers.open(processed, years=[2025], cache=False).persons())
+
+
+def test_a_manifest_lists_the_runs_tables_not_the_workbench_cache(processed, pipeline_run):
+    from helpers.publish import manifest
+
+    before = manifest.build_manifest(2025, pipeline_run.raw_dir, processed, {})["processed"]
+    helpers.open(processed)  # a researcher's session writes <processed>/<year>/.derived/
+    assert _entries(processed, 2025)
+    after = manifest.build_manifest(2025, pipeline_run.raw_dir, processed, {})["processed"]
+    assert after == before and not any(workbench_cache.CACHE_DIR in str(f) for f in after)

@@ -37,7 +37,11 @@ def _portable(path: Path) -> str:
 
 
 def _files_under(folder: Path) -> list[Path]:
-    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and not p.name.startswith("."))
+    """The files under folder, without hidden ones or those in hidden folders (the workbench's .derived cache,
+    a run's temporary files): what the run wrote, not what a researcher's session left there."""
+    folder = Path(folder)
+    return sorted(p for p in folder.rglob("*") if p.is_file()
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
 def reference_files(year: int, reference_dir: Path | None = None) -> list[Path]:
