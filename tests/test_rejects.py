@@ -52,3 +52,12 @@ def test_combine_count_and_save(tmp_path):
     csv = pd.read_csv(tmp_path / "rejects.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert list(csv.columns) == REJECTS.names and csv["row"].tolist() == ["2", "4", "4"]
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "rejects.parquet"), out)
+
+
+def test_a_rejects_table_of_an_earlier_version_says_to_ingest_the_year_again(tmp_path):
+    from helpers.schemas import read_table
+
+    old = REJECTS.empty().drop(columns="detail")  # written before rejects had a detail column
+    old.to_parquet(tmp_path / "rejects.parquet")
+    with pytest.raises(SchemaError, match=r"lacks column\(s\) \['detail'\].*earlier version.*helpers run --year"):
+        read_table(REJECTS, tmp_path / "rejects.parquet")

@@ -247,7 +247,12 @@ def read_table(schema: Schema, path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: processed table '{schema.name}' not found; run the ingest step first")
-    return schema.validate(pd.read_parquet(path), source=str(path))
+    try:
+        return schema.validate(pd.read_parquet(path), source=str(path))
+    except SchemaError as exc:  # most often a table written by an earlier version of the workbench
+        raise SchemaError(f"{exc}. If the table was written by an earlier version of the workbench, ingest the year "
+                          "again: `python -m helpers run --year <year>` (with the same --raw-dir and --processed-dir) "
+                          "re-reads its raw files") from None
 
 
 def isin_ids(values: pd.Series, ids) -> pd.Series:
