@@ -140,6 +140,39 @@ def test_a_hanging_cell_stops_the_run_at_the_cell_time_limit(tmp_path, notebooks
     assert len(sidecar) == 1  # no summary for the stopped run
 
 
+def test_a_kernel_that_dies_before_its_first_cell_is_started_again(tmp_path, notebooks, sidecar, capsys, monkeypatch):
+    """Kernels started at once can lose their port to another process (zmq "Address already in use"): the
+    kernel dies before answering. Nothing of the notebook ran, so the runner starts another kernel."""
+    real, calls = runner.execute_notebook, []
+
+    def flaky(path, *args, **kwargs):
+        calls.append(Path(path).name)
+        if calls.count(Path(path).name) == 1 and Path(path).name == "02_summary.ipynb":
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "execute_notebook", flaky)
+    assert run(tmp_path, notebooks, "2025") == 0
+    err = capsys.readouterr().err
+    assert "retry 02_summary.ipynb" in err and calls.count("02_summary.ipynb") == 2
+    assert "SUMMARY_TEXT 4050" in (tmp_path / "reports" / "2025" / "02_summary.html").read_text(encoding="utf-8")
+
+
+def test_a_kernel_that_dies_after_running_cells_is_not_run_again(tmp_path, notebooks, sidecar, capsys, monkeypatch):
+    real, calls = runner.execute_notebook, []
+
+    def dies_mid_way(path, out_path, parameters, cwd=None, on_cell_start=None, cell_timeout=None):
+        calls.append(Path(path).name)
+        if Path(path).name == "02_summary.ipynb":
+            on_cell_start(cell=nbformat.v4.new_code_cell("x = 1"), cell_index=0)  # a cell ran (side effects)
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(path, out_path, parameters, cwd=cwd, on_cell_start=on_cell_start, cell_timeout=cell_timeout)
+
+    monkeypatch.setattr(runner, "execute_notebook", dies_mid_way)
+    assert run(tmp_path, notebooks, "2025") == 1
+    assert calls.count("02_summary.ipynb") == 1 and "retry" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("value", ["-1", "nan"])
 def test_a_negative_cell_time_limit_is_refused_before_any_kernel(tmp_path, notebooks, sidecar, capsys, value):
     status = cli.main(["run", "--year", "2025", "--out", str(tmp_path / "reports"), "--raw-dir", str(tmp_path / "raw"),

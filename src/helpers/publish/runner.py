@@ -33,6 +33,7 @@ KERNEL_NAME = "python3"
 # reach the run through the notebook's outputs, and a dead kernel through papermill.
 KERNEL_ARGUMENTS = ["--log-level=CRITICAL"]
 CELL_TIMEOUT_S = config.CELL_TIMEOUT_S
+KERNEL_START_ATTEMPTS = 3  # a kernel that dies before its first cell (a port race) is started again, twice at most
 NOTEBOOK_PATTERN = re.compile(r"^(\d+)_.+\.ipynb$")
 # written into the staging folder, in this order, after the notebooks succeeded
 # (METHOD.html: docs/METHOD.md, linked from every report page)
@@ -169,8 +170,22 @@ def _run_one(year: int, nb: Notebook, stage: Path, available: dict, gate: _Gate 
     held: list = []
     try:
         hook = gate.hook(nbformat.read(nb.path, as_version=4), held) if gate is not None else None
-        execute_notebook(nb.path, executed, notebook_parameters(nb.path, available), cwd=nb.path.parent,
-                         on_cell_start=hook, cell_timeout=cell_timeout)
+        ran: list = []  # cells started (a kernel that never started is started again; one that ran cells is not)
+
+        def on_cell_start(cell, cell_index):
+            ran.append(cell_index)
+            if hook is not None:
+                hook(cell=cell, cell_index=cell_index)
+
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            try:
+                execute_notebook(nb.path, executed, notebook_parameters(nb.path, available), cwd=nb.path.parent,
+                                 on_cell_start=on_cell_start, cell_timeout=cell_timeout)
+                break
+            except RuntimeError as exc:
+                if ran or attempt == KERNEL_START_ATTEMPTS or not _kernel_did_not_start(exc):
+                    raise
+                _progress(f"[{year}] retry {nb.path.name}: its kernel did not start ({exc}); starting another")
         render_html(executed, stage / f"{nb.name}.html")
     except _Skipped:
         _progress(f"[{year}] skip  {nb.path.name}: an earlier notebook failed")
@@ -182,6 +197,12 @@ def _run_one(year: int, nb: Notebook, stage: Path, available: dict, gate: _Gate 
         if held:
             gate.leave()
     _progress(f"[{year}] done  {nb.path.name} in {time.perf_counter() - started:.1f} s")
+
+
+def _kernel_did_not_start(exc: BaseException) -> bool:
+    """A kernel that died before answering: most often its port was taken between jupyter_client choosing it and
+    the kernel binding it (kernels started at once; "Address already in use"). Nothing of the notebook ran."""
+    return "before replying to kernel_info" in str(exc) or "Address already in use" in str(exc)
 
 
 def _describe_failure(year: int, nb: Notebook, exc: BaseException, executed: Path) -> str:
