@@ -185,7 +185,8 @@ def _run_one(year: int, nb: Notebook, stage: Path, available: dict, gate: _Gate 
             except RuntimeError as exc:
                 if ran or attempt == KERNEL_START_ATTEMPTS or not _kernel_did_not_start(exc):
                     raise
-                _progress(f"[{year}] retry {nb.path.name}: its kernel did not start ({exc}); starting another")
+                _progress(f"[{year}] retry {nb.path.name}: its kernel did not start ({exc}); any kernel error printed "
+                          "above is this one, handled: starting another kernel")
         render_html(executed, stage / f"{nb.name}.html")
     except _Skipped:
         _progress(f"[{year}] skip  {nb.path.name}: an earlier notebook failed")
