@@ -33,19 +33,7 @@ def read_roster(path: Path, mapping: dict, key: bytes, rejects: Rejects, year: i
     if not path.exists():
         raise FileNotFoundError(f"{path}: roster from the personnel office not found (named in {mapping['_path']}, "
                                 "roster.file)")
-    try:
-        frame, sheets = ingest.read_sheet(path, spec["sheet"])
-    except Exception as exc:  # the readers raise many kinds for a damaged file
-        raise ingest.IngestError(f"{path}: cannot be read as an xlsx workbook ({type(exc).__name__}: {exc})") from None
-    if frame is None:
-        raise ingest.IngestError(f"{path}: no sheet '{spec['sheet']}' (sheets: {sheets}); set roster.sheet in "
-                                 f"{mapping['_path']}")
-    frame.columns = [ingest.norm_header(c) for c in frame.columns]
-    need = {k: ingest.norm_header(v) for k, v in spec["columns"].items()}
-    missing = [v for v in need.values() if v not in frame.columns]
-    if missing:
-        raise ingest.IngestError(f"{path}, sheet '{spec['sheet']}': header row lacks {missing} "
-                                 f"(has {list(frame.columns)}); the header must be on the first row")
+    frame, need = ingest.read_mapped_sheet(path, mapping, "roster")
     name = path.name
     rows = pd.Series(frame.index + FIRST_DATA_ROW, index=frame.index)
     text = {k: ingest.clean_text(frame[v]) for k, v in need.items()}

@@ -449,25 +449,32 @@ def xlsx_engine() -> str:
     return "calamine"
 
 
-def read_attendance(path: Path, mapping: dict, key: bytes, rejects: Rejects) -> pd.DataFrame:
-    """Attendance xlsx -> respondent_id, attendance_days (bad rows rejected, the file's problems named)."""
-    att = mapping["attendance"]
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: attendance file from the personnel office not found")
+def read_mapped_sheet(path: Path, mapping: dict, section: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The sheet a form mapping's `section` (attendance, roster) names, headers normalised, and {field: header}
+    of its mapped columns; stops (IngestError) on a damaged workbook, a missing sheet or a missing header."""
+    spec = mapping[section]
     try:  # only the mapped sheet is read
-        frame, sheets = read_sheet(path, att["sheet"])
+        frame, sheets = read_sheet(path, spec["sheet"])
     except Exception as exc:  # the readers raise many kinds for a damaged file
         raise IngestError(f"{path}: cannot be read as an xlsx workbook ({type(exc).__name__}: {exc})") from None
     if frame is None:
-        raise IngestError(f"{path}: no sheet '{att['sheet']}' (sheets: {sheets}); "
-                          f"set attendance.sheet in {mapping['_path']}")
+        raise IngestError(f"{path}: no sheet '{spec['sheet']}' (sheets: {sheets}); "
+                          f"set {section}.sheet in {mapping['_path']}")
     frame.columns = [norm_header(c) for c in frame.columns]
-    need = {k: norm_header(v) for k, v in att["columns"].items()}
+    need = {k: norm_header(v) for k, v in spec["columns"].items()}
     missing = [v for v in need.values() if v not in frame.columns]
     if missing:
-        raise IngestError(f"{path}, sheet '{att['sheet']}': header row lacks {missing} (has {list(frame.columns)}); "
+        raise IngestError(f"{path}, sheet '{spec['sheet']}': header row lacks {missing} (has {list(frame.columns)}); "
                           "the header must be on the first row")
+    return frame, need
+
+
+def read_attendance(path: Path, mapping: dict, key: bytes, rejects: Rejects) -> pd.DataFrame:
+    """Attendance xlsx -> respondent_id, attendance_days (bad rows rejected, the file's problems named)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: attendance file from the personnel office not found")
+    frame, need = read_mapped_sheet(path, mapping, "attendance")
     name = path.name
     rows = pd.Series(frame.index + FIRST_DATA_ROW, index=frame.index)
     emp = privacy.normalise_employee_no(frame[need["employee_no"]])
