@@ -44,15 +44,22 @@ class YearResults:
 
 def year_results(processed_dir: Path, year: int, main_mode_rule: str = "longest") -> YearResults:
     """Load a year's processed tables and compute per-person emissions, main modes and coded attitudes."""
-    cache = _cache_file(processed_dir, year, main_mode_rule)
-    if cache is None:
-        return _year_results(processed_dir, year, main_mode_rule)
-    with _locked(cache.with_suffix(".lock")):  # notebooks started together: one computes, the others wait
-        if cache.exists():
-            return pickle.loads(cache.read_bytes())
-        results = _year_results(processed_dir, year, main_mode_rule)
-        atomic_write_bytes(cache, pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL))
-    return results
+    return _once(_cache_file(processed_dir, year, main_mode_rule),
+                 lambda: _year_results(processed_dir, year, main_mode_rule))
+
+
+def _once(path: Path | None, compute, dumps=lambda v: pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL),
+          loads=pickle.loads):
+    """compute() once per report run: its result kept at `path` in the run's cache (None: outside a run, just
+    compute). Notebooks started together ask at once: the first computes under a lock, the others wait and load."""
+    if path is None:
+        return compute()
+    with _locked(path.with_suffix(".lock")):
+        if path.exists():
+            return loads(path.read_bytes())
+        out = compute()
+        atomic_write_bytes(path, dumps(out))
+    return out
 
 
 @contextmanager
@@ -73,13 +80,20 @@ def _locked(path: Path):
 
 def _cache_file(processed_dir: Path, year: int, main_mode_rule: str) -> Path | None:
     """Where this run keeps these results, or None outside a report run (or before the year is processed)."""
-    folder = os.environ.get(RESULTS_CACHE_ENV)
-    year_dir = Path(processed_dir).resolve() / str(year)
-    if not folder or not year_dir.is_dir():
+    return _run_cache_path(Path(processed_dir).resolve() / str(year), (main_mode_rule,), str(year), recursive=False)
+
+
+def _run_cache_path(folder: Path, params: tuple, prefix: str, recursive: bool) -> Path | None:
+    """A file in the run's cache keyed on the size and time of the files in `folder` (and below it, when
+    recursive; hidden files and folders, e.g. the cache itself, left out) and on params; None outside a run."""
+    cache = os.environ.get(RESULTS_CACHE_ENV)
+    if not cache or not folder.is_dir():
         return None
-    stats = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in year_dir.iterdir() if p.is_file())
-    key = hashlib.sha256(repr((str(year_dir), main_mode_rule, stats)).encode()).hexdigest()[:24]
-    return Path(folder) / f"{year}-{key}.pickle"
+    files = ((p.relative_to(folder), p) for p in (folder.rglob("*") if recursive else folder.iterdir()) if p.is_file())
+    stats = sorted((rel.as_posix(), p.stat().st_size, p.stat().st_mtime_ns) for rel, p in files
+                   if not any(part.startswith(".") for part in rel.parts))
+    key = hashlib.sha256(repr((str(folder), params, stats)).encode()).hexdigest()[:24]
+    return Path(cache) / f"{prefix}-{key}.pickle"
 
 
 def _year_results(processed_dir: Path, year: int, main_mode_rule: str) -> YearResults:
@@ -115,44 +129,17 @@ def build_summary(year: int, raw_dir: Path | None = None, processed_dir: Path | 
 
     processed_dir = Path(processed_dir or config.PROCESSED / config.DEFAULT_DATASET)
     params = (int(year), main_mode_rule, int(min_cell), resolve_base_year(year, base_year))
-    cache = _summary_cache_file(processed_dir, params)
-    if cache is None:
-        return _build_summary(processed_dir, *params)
-    with _locked(cache.with_suffix(".lock")):
-        if cache.exists():
-            return pickle.loads(cache.read_bytes())
-        out = _build_summary(processed_dir, *params)
-        atomic_write_bytes(cache, pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
-    return out
+    # keyed on every processed year (base year, trend) and the business-travel tables, not only this year's
+    cache = _run_cache_path(processed_dir.resolve(), params, f"summary-{params[0]}", recursive=True)
+    return _once(cache, lambda: _build_summary(processed_dir, *params))
 
 
 def decomposition(processed_dir: Path, base: YearResults, res: YearResults) -> pd.DataFrame:
     """decompose.decompose_years(base, res), computed once per report run (05, 07 and summary.json all show it;
     about 2 s at 10^5 staff)."""
-    compute = lambda: decompose.decompose_years(base, res)  # noqa: E731
     caches = [_cache_file(processed_dir, r.year, r.main_mode_rule) for r in (base, res)]
-    if None in caches:
-        return compute()
-    path = caches[1].with_name(f"{caches[1].stem}-change-{caches[0].stem}.pickle")
-    with _locked(path.with_suffix(".lock")):
-        if path.exists():
-            return pickle.loads(path.read_bytes())
-        out = compute()
-        atomic_write_bytes(path, pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL))
-    return out
-
-
-def _summary_cache_file(processed_dir: Path, params: tuple) -> Path | None:
-    """Where this run keeps build_summary(*params), or None outside a report run."""
-    folder = os.environ.get(RESULTS_CACHE_ENV)
-    root = Path(processed_dir).resolve()
-    if not folder or not root.is_dir():
-        return None
-    files = ((p.relative_to(root), p) for p in root.rglob("*") if p.is_file())
-    stats = sorted((str(rel), p.stat().st_size, p.stat().st_mtime_ns) for rel, p in files
-                   if not any(part.startswith(".") for part in rel.parts))  # not the run's cache, locks, snapshots
-    key = hashlib.sha256(repr((str(root), params, stats)).encode()).hexdigest()[:24]
-    return Path(folder) / f"summary-{params[0]}-{key}.pickle"
+    path = None if None in caches else caches[1].with_name(f"{caches[1].stem}-change-{caches[0].stem}.pickle")
+    return _once(path, lambda: decompose.decompose_years(base, res))
 
 
 def _build_summary(processed_dir: Path, year: int, main_mode_rule: str, min_cell: int, base_year: int) -> dict:
@@ -206,17 +193,10 @@ def _build_summary(processed_dir: Path, year: int, main_mode_rule: str, min_cell
 def bootstrap_intervals(processed_dir: Path, res: YearResults) -> dict:
     """uncertainty.bootstrap of a year, computed once per report run (the summary notebook and the summary.json
     writer both ask; 1,000 resamples of 10^5 respondents take seconds)."""
-    compute = lambda: uncertainty.bootstrap(res.per_person, res.main_modes, res.tables["legs"])  # noqa: E731
     cache = _cache_file(processed_dir, res.year, res.main_mode_rule)
-    if cache is None:
-        return compute()
-    path = cache.with_name(f"{cache.stem}-bootstrap.json")
-    with _locked(path.with_suffix(".lock")):
-        if path.exists():
-            return json.loads(path.read_text(encoding="utf-8"))
-        out = compute()
-        atomic_write_bytes(path, json.dumps(out).encode("utf-8"))
-    return out
+    return _once(cache.with_name(f"{cache.stem}-bootstrap.json") if cache is not None else None,
+                 lambda: uncertainty.bootstrap(res.per_person, res.main_modes, res.tables["legs"]),
+                 dumps=lambda v: json.dumps(v).encode("utf-8"), loads=lambda b: json.loads(b.decode("utf-8")))
 
 
 def staff_summary(res: YearResults, min_cell: int = 3) -> dict:
