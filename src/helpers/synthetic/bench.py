@@ -404,13 +404,17 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def measure_size(n: int, work: Path) -> dict:
-    """Prepare (untimed) and measure one size, each in its own subprocess; the work folder is removed after."""
+def _children(steps: tuple[str, ...], n: int, work: Path) -> list[dict]:
+    """Run the steps one after the other, each in a fresh interpreter (_child); the work folder is removed after."""
     try:
-        prepared = _child("prepare", n, work)
-        result = _child("measure", n, work)
+        return [_child(step, n, work) for step in steps]
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def measure_size(n: int, work: Path) -> dict:
+    """Prepare (untimed) and measure one size, each in its own subprocess; the work folder is removed after."""
+    prepared, result = _children(("prepare", "measure"), n, work)
     result["prepare"] = prepared
     result["n"] = n
     result["s_per_1e5"] = result["total_s"] / n * 1e5
@@ -742,11 +746,7 @@ def full_run(work: Path) -> dict:
 
 def measure_full_run(n: int, work: Path) -> dict:
     """Generate a staff of n (untimed) and time the full annual run on it, each in a fresh subprocess."""
-    try:
-        generated = _child("generate", n, work)
-        result = _child("full_run", n, work)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    generated, result = _children(("generate", "full_run"), n, work)
     return {"n": n, "generate_s": generated["seconds"], "survey_rows": generated[str(YEAR)]["survey_rows"],
             **result}
 
